@@ -1,0 +1,67 @@
+import http from "node:http";
+import https from "node:https";
+import tls from "node:tls";
+
+// A JSON POST that honours HTTPS_PROXY / NO_PROXY the way the Claude CLI does, so the
+// entrypoint reaches the token endpoint wherever the CLI can. The CA bundle comes from
+// NODE_EXTRA_CA_CERTS, which Node reads at start.
+
+export type JsonResponse = { status: number; body: unknown };
+const TIMEOUT_MS = 20_000;
+
+export async function postJson(url: string, payload: unknown, env: NodeJS.ProcessEnv = process.env): Promise<JsonResponse> {
+  const target = new URL(url);
+  const proxy = proxyFor(target, env);
+  const socket = proxy ? await connectThrough(proxy, target) : undefined;
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const request = (target.protocol === "https:" ? https : http).request(
+      target,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "user-agent": "claudeauth" },
+        timeout: TIMEOUT_MS,
+        ...(socket ? { createConnection: () => tls.connect({ socket, servername: target.hostname }) } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // Not JSON: keep the text for the status line.
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`no answer from ${target.host} within ${TIMEOUT_MS / 1000}s`)));
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | null {
+  const value = target.protocol === "https:" ? env.HTTPS_PROXY || env.https_proxy : env.HTTP_PROXY || env.http_proxy;
+  if (!value) return null;
+  const noProxy = (env.NO_PROXY || env.no_proxy || "").split(",").map((s) => s.trim()).filter(Boolean);
+  const bypass = noProxy.some((rule) => rule === "*" || target.hostname === rule.replace(/^\./, "") || target.hostname.endsWith(rule.startsWith(".") ? rule : `.${rule}`));
+  return bypass ? null : new URL(value);
+}
+
+function connectThrough(proxy: URL, target: URL): Promise<import("node:net").Socket> {
+  return new Promise((resolve, reject) => {
+    const authority = `${target.hostname}:${target.port || 443}`;
+    const request = http.request({ host: proxy.hostname, port: proxy.port || 80, method: "CONNECT", path: authority, timeout: TIMEOUT_MS });
+    request.on("connect", (response, socket) => {
+      if (response.statusCode === 200) resolve(socket);
+      else reject(new Error(`proxy ${proxy.host} refused CONNECT ${authority}: HTTP ${response.statusCode}`));
+    });
+    request.on("timeout", () => request.destroy(new Error(`proxy ${proxy.host} did not answer within ${TIMEOUT_MS / 1000}s`)));
+    request.on("error", reject);
+    request.end();
+  });
+}

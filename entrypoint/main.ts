@@ -1,0 +1,55 @@
+import { configureOutput, log, print } from "../core/output";
+import { UserError, errorMessage } from "../core/errors";
+import { formatRelative } from "../core/duration";
+import { parseOptions, type Options } from "./options";
+import { execInto } from "./exec";
+import { dropPrivileges } from "./privileges";
+import { resolveUser } from "./user";
+import { setupMode } from "./setup";
+import { runMode } from "./run";
+import { healthMode } from "./health";
+import { ensureFresh } from "./refresh";
+import { Store } from "../core/store";
+import { resolveOwner } from "./owner";
+
+// claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
+
+const MODES: Record<Options["mode"], (options: Options) => number | Promise<number>> = {
+  setup: setupMode,
+  run: runMode,
+  health: healthMode,
+  refresh: refreshMode,
+  // Internal: the child side of a supervised run; drops privileges and becomes the workload.
+  __exec: (options) => {
+    dropPrivileges(resolveUser(options.user, options));
+    return execInto(options.command, process.env);
+  },
+};
+
+async function refreshMode(options: Options): Promise<number> {
+  const store = new Store(options.store, resolveOwner(options.owner, options.store));
+  const capture = await ensureFresh(store, options, options.refreshMarginMs);
+  if (!capture) throw new UserError(`not logged in: the store at ${options.store} holds no capture; run "docker claudeauth setup" first`);
+  const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
+  print(expiresAt ? `access token valid, expires ${formatRelative(expiresAt - Date.now())} (capture ${capture.generation})` : "long-lived token: nothing to refresh");
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  configureOutput({ prefix: "claudeauth: " });
+  try {
+    const options = parseOptions(argv);
+    return await MODES[options.mode](options);
+  } catch (error) {
+    if (error instanceof UserError) {
+      if (error.exitCode === 0) print(error.message);
+      else log.error(error.message);
+      return error.exitCode;
+    }
+    log.error(`internal error: ${errorMessage(error)}`);
+    return 1;
+  }
+}
+
+// As a single executable argv is [binary, binary, ...args]; under plain node, [node, script, ...args].
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,120 @@
+import fs from "node:fs";
+import os from "node:os";
+import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
+import { UserError } from "../core/errors";
+import { parseDuration } from "../core/duration";
+
+// Flags win over environment variables, which win over defaults. Everything after "--"
+// is the command to run.
+
+export type Mode = "setup" | "run" | "health" | "refresh" | "__exec";
+
+export type Options = {
+  mode: Mode;
+  store: string;
+  user: string;
+  owner: string | undefined; // "uid:gid" of the host user who owns the store
+  uid: number | undefined; // run the workload as this uid instead of the user's
+  gid: number | undefined;
+  workDir: string;
+  trustDir: string;
+  refreshMarginMs: number;
+  supervise: boolean;
+  minValidityMs: number;
+  tokenUrl: string;
+  clientId: string;
+  scope: string;
+  command: string[];
+};
+
+export const USAGE = `Usage: claudeauth-entrypoint MODE [OPTIONS] [--] [COMMAND [ARG...]]
+
+Modes:
+  setup    run the login command (default: claude) and capture its auth state into the store
+  run      run COMMAND (default: claude) as the runtime user with a private working copy of the store
+  health   exit 0 if the store holds usable credentials, 1 if not (for HEALTHCHECK)
+  refresh  refresh the access token in the store now if it expires within --refresh-margin
+
+Options (environment variable in brackets):
+  --store DIR            store path [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
+  --user NAME            runtime user [CLAUDEAUTH_USER] (default claude)
+  --owner UID:GID        owner of store files [CLAUDEAUTH_OWNER] (default: the store dir's owner)
+  --uid UID --gid GID    run the workload with these ids [CLAUDEAUTH_UID, CLAUDEAUTH_GID]
+  --work-dir DIR         where run working copies go [CLAUDEAUTH_WORK_DIR] (default /dev/shm, a tmpfs)
+  --trust DIR            directory the CLI should trust [CLAUDEAUTH_TRUST_DIR] (default: the working dir)
+  --refresh-margin DUR   refresh when the token expires within DUR [CLAUDEAUTH_REFRESH_MARGIN] (default 15m)
+  --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
+  --min-validity DUR     health: unhealthy when the token expires within DUR [CLAUDEAUTH_MIN_VALIDITY] (default 0s)
+  --token-url URL        OAuth token endpoint [CLAUDEAUTH_TOKEN_URL]
+  --client-id ID         OAuth client id [CLAUDEAUTH_CLIENT_ID]
+`;
+
+export const DEFAULT_TOKEN_URL = "https://platform.claude.com/v1/oauth/token";
+export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
+
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec"];
+const VALUE_FLAGS = new Set([
+  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id",
+]);
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
+  const [mode, ...rest] = argv;
+  if (!mode || mode === "--help" || mode === "-h") throw new UserError(USAGE.trimEnd(), 0);
+  if (!MODES.includes(mode as Mode)) throw new UserError(`unknown mode "${mode}": use one of setup, run, health, refresh`, 125);
+
+  const flags = new Map<string, string>();
+  let command: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === "--") {
+      command = rest.slice(i + 1);
+      break;
+    }
+    if (arg === "--no-supervise") flags.set(arg, "1");
+    else if (VALUE_FLAGS.has(arg.split("=")[0]!)) {
+      const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, rest[++i]];
+      if (inline === undefined) throw new UserError(`${name} needs a value (see --help)`, 125);
+      flags.set(name, inline);
+    } else if (arg.startsWith("-")) throw new UserError(`unknown option "${arg}" (see claudeauth-entrypoint --help)`, 125);
+    else {
+      command = rest.slice(i);
+      break;
+    }
+  }
+  const pick = (flag: string, envName: string, fallback: string): string => flags.get(flag) ?? (env[envName] || fallback);
+  const optionalId = (flag: string, envName: string): number | undefined => {
+    const text = flags.get(flag) ?? env[envName];
+    if (!text) return undefined;
+    if (!/^\d+$/.test(text)) throw new UserError(`${flag} must be a numeric id, got "${text}"`, 125);
+    return Number(text);
+  };
+
+  return {
+    mode: mode as Mode,
+    store: pick("--store", "CLAUDEAUTH_STORE", DEFAULT_STORE_IN_CONTAINER),
+    user: pick("--user", "CLAUDEAUTH_USER", "claude"),
+    owner: flags.get("--owner") ?? env.CLAUDEAUTH_OWNER ?? undefined,
+    uid: optionalId("--uid", "CLAUDEAUTH_UID"),
+    gid: optionalId("--gid", "CLAUDEAUTH_GID"),
+    workDir: pick("--work-dir", "CLAUDEAUTH_WORK_DIR", defaultWorkDir()),
+    trustDir: pick("--trust", "CLAUDEAUTH_TRUST_DIR", process.cwd()),
+    refreshMarginMs: parseDuration(pick("--refresh-margin", "CLAUDEAUTH_REFRESH_MARGIN", "15m")),
+    supervise: !flags.has("--no-supervise") && env.CLAUDEAUTH_SUPERVISE !== "0",
+    minValidityMs: parseDuration(pick("--min-validity", "CLAUDEAUTH_MIN_VALIDITY", "0s")),
+    tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
+    clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
+    scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,
+    command: command.length > 0 ? command : ["claude"],
+  };
+}
+
+// /dev/shm is a tmpfs in every container, so a working copy never touches a disk.
+function defaultWorkDir(): string {
+  try {
+    fs.accessSync("/dev/shm", fs.constants.W_OK);
+    return "/dev/shm";
+  } catch {
+    return os.tmpdir();
+  }
+}

@@ -1,0 +1,18 @@
+import fs from "node:fs";
+import { UserError } from "../core/errors";
+import type { Owner } from "../core/safe-fs";
+
+/** The host user who owns the store: given as "uid:gid", else whoever owns the store dir now. */
+export function resolveOwner(spec: string | undefined, storeDir: string): Owner {
+  if (spec) {
+    const match = /^(\d+):(\d+)$/.exec(spec);
+    if (!match) throw new UserError(`--owner must be UID:GID (e.g. 1000:1000), got "${spec}"`, 125);
+    return { uid: Number(match[1]), gid: Number(match[2]) };
+  }
+  try {
+    const stat = fs.statSync(storeDir);
+    return { uid: stat.uid, gid: stat.gid };
+  } catch {
+    return { uid: process.getuid!(), gid: process.getgid!() };
+  }
+}

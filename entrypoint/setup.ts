@@ -1,0 +1,60 @@
+import fs from "node:fs";
+import path from "node:path";
+import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
+import { lstatOrNull, type Owner } from "../core/safe-fs";
+import { copyEntry } from "../core/safe-copy";
+import { Store, type Capture } from "../core/store";
+import { log } from "../core/output";
+import { HomeCapturer } from "./capture";
+import { relaySignals, startWorkload } from "./child";
+import { resolveOwner } from "./owner";
+import { userEnvironment } from "./privileges";
+import { resolveUser } from "./user";
+import { serialQueue, watchFiles } from "./watch";
+import type { Options } from "./options";
+
+// Setup mode: the user logs in with the real CLI; every time its credentials appear or
+// change, and once more when it exits or a signal arrives, the auth state is captured.
+export async function setupMode(options: Options): Promise<number> {
+  const user = resolveUser(options.user, options);
+  const store = new Store(options.store, resolveOwner(options.owner, options.store));
+  store.ensure();
+  const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
+  const paths = cliPaths(user.home, configDir);
+  seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });
+
+  const capturer = new HomeCapturer(store, user.home, configDir);
+  const captures = serialQueue();
+  const captureSoon = (reason: string, force = false) => captures.push(() => capturer.capture(reason, force)).catch(reportFailure);
+  const watcher = watchFiles([paths.credentials, paths.claudeJson], () => void captureSoon("credentials changed"));
+
+  const workload = startWorkload(options.command, user, userEnvironment(process.env, user, user.home));
+  const stopRelay = relaySignals(workload.child, (signal) => void captureSoon(`received ${signal}`));
+  const outcome = await workload.done;
+  stopRelay();
+  watcher.stop();
+  await captures.idle();
+  await captureSoon("login command exited", true);
+  return outcome.code;
+}
+
+/** Starts the login from the last capture, so a second setup keeps what the first one did. */
+function seedHome(capture: Capture | null, paths: ReturnType<typeof cliPaths>, owner: Owner): void {
+  ensureUserDir(paths.configDir, owner);
+  if (!capture) return;
+  const seed = (from: string, to: string) => {
+    if (!lstatOrNull(to)) copyEntry(path.join(capture.dir, from), to, { owner });
+  };
+  seed(CREDENTIALS_FILE, paths.credentials);
+  seed(CLAUDE_JSON_FILE, paths.claudeJson);
+  for (const entry of USER_CONFIG_ENTRIES) seed(entry, path.join(paths.configDir, entry));
+}
+
+function ensureUserDir(dir: string, owner: Owner): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chownSync(dir, owner.uid, owner.gid);
+}
+
+function reportFailure(error: unknown): void {
+  log.error(`capture failed: ${error instanceof Error ? error.message : String(error)}; the earlier capture is kept`);
+}

@@ -1,0 +1,32 @@
+import fs from "node:fs";
+import { UserError } from "../core/errors";
+
+// Who the workload runs as. Read from /etc/passwd directly: no getent, no NSS, no spawn.
+export type RuntimeUser = { name: string; uid: number; gid: number; home: string; known: boolean };
+
+export function resolveUser(nameOrUid: string, overrides: { uid?: number | undefined; gid?: number | undefined } = {}): RuntimeUser {
+  const entry = readPasswd().find((e) => e.name === nameOrUid || String(e.uid) === nameOrUid);
+  if (!entry && !/^\d+$/.test(nameOrUid)) {
+    throw new UserError(`runtime user "${nameOrUid}" is not in /etc/passwd: create it in the image or set CLAUDEAUTH_USER to an existing user`);
+  }
+  const base = entry ?? { name: nameOrUid, uid: Number(nameOrUid), gid: Number(nameOrUid), home: "/tmp" };
+  // An override uid (the host user's, so files in a mounted workspace get the right owner)
+  // keeps the user's home but loses its name and groups.
+  const uid = overrides.uid ?? base.uid;
+  const gid = overrides.gid ?? (overrides.uid !== undefined && overrides.uid !== base.uid ? uid : base.gid);
+  return { name: base.name, uid, gid, home: base.home, known: Boolean(entry) && uid === base.uid };
+}
+
+function readPasswd(): { name: string; uid: number; gid: number; home: string }[] {
+  let text = "";
+  try {
+    text = fs.readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n")
+    .map((line) => line.split(":"))
+    .filter((f) => f.length >= 7)
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+}

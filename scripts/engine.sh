@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Test-engine bootstrap for CI and developers: make sure a Docker engine answers.
+# Idempotent: exits 0 at once, silently, when `docker info` already works.
+#
+# The engine is started without a bridge and without iptables rules, so containers never get
+# private-range addresses: tests run containers with `--network none` (or `--network host`).
+set -euo pipefail
+
+LOG=/var/log/claudeauth-dockerd.log
+PIDFILE=/var/run/docker.pid
+WAIT_SECONDS=60
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+engine_up && exit 0
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)   # scripts/base-image.sh
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)                 # terminal tests
+if ((${#missing[@]})); then
+  echo "engine.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  # A killed dockerd leaves its pid file behind and the next one refuses to start.
+  rm -f "$PIDFILE"
+  echo "engine.sh: starting dockerd (log: $LOG)" >&2
+  # setsid + nohup: the daemon must outlive this script and its terminal.
+  setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
+    >>"$LOG" 2>&1 </dev/null &
+  daemon=$!
+fi
+
+for ((i = 0; i < WAIT_SECONDS; i++)); do
+  engine_up && exit 0
+  # Stop waiting early if the daemon we started has already died.
+  if [[ -n ${daemon:-} ]] && ! kill -0 "$daemon" 2>/dev/null; then break; fi
+  sleep 1
+done
+
+echo "engine.sh: docker engine did not answer; last lines of $LOG:" >&2
+tail -n 30 "$LOG" >&2 2>/dev/null || true
+exit 1

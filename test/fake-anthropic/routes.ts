@@ -1,0 +1,239 @@
+// What the fake answers, by path whatever the host (the CLI talks to api.anthropic.com and to
+// platform.claude.com / console.anthropic.com for OAuth). Synchronous and socket-free: the proxy
+// hands in a parsed request and writes back the reply.
+import type { IncomingHttpHeaders } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { TokenStore } from './tokens';
+
+export interface FakeRequest {
+  method: string;
+  host: string;
+  path: string; // without the query
+  search: string; // '' or '?...'
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface FakeReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RequestRecord {
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+}
+
+export interface Stats {
+  refreshOk: number;
+  invalidGrant: number;
+  familiesRevoked: number;
+  messagesOk: number;
+  messages401: number;
+  /** Requests by path (query excluded), every host and method together. */
+  byPath: Record<string, number>;
+  /** Every request, in arrival order, the CONNECT-less plain proxy ones included. */
+  requests: RequestRecord[];
+}
+
+export function emptyStats(): Stats {
+  return { refreshOk: 0, invalidGrant: 0, familiesRevoked: 0, messagesOk: 0, messages401: 0, byPath: {}, requests: [] };
+}
+
+export interface Account {
+  uuid: string;
+  email: string;
+  displayName: string;
+  organizationUuid: string;
+  organizationName: string;
+}
+
+export const DEFAULT_ACCOUNT: Account = {
+  uuid: '00000000-0000-4000-8000-00000000a11c',
+  email: 'fake.user@example.com',
+  displayName: 'Fake User',
+  organizationUuid: '00000000-0000-4000-8000-0000000000e9',
+  organizationName: "fake.user@example.com's Organization",
+};
+
+export interface RouteContext {
+  tokens: TokenStore;
+  stats: Stats;
+  now: () => number;
+  account: Account;
+  /** The real API answers a revoked OAuth token with 403 "OAuth token has been revoked"; default 401. */
+  revokedStatus: 401 | 403;
+}
+
+function json(status: number, value: unknown, extra: Record<string, string> = {}): FakeReply {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'request-id': `req_${randomBytes(12).toString('hex')}`, ...extra },
+    body: JSON.stringify(value),
+  };
+}
+
+function notFound(req: FakeRequest): FakeReply {
+  return json(404, { type: 'error', error: { type: 'not_found_error', message: `${req.method} ${req.path} is not served by the fake` } });
+}
+
+function parseBody(req: FakeRequest): Record<string, unknown> | undefined {
+  const text = req.body.toString('utf8');
+  const type = String(req.headers['content-type'] ?? '');
+  try {
+    // OAuth clients may send either; the CLI sends JSON.
+    if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+    const v: unknown = JSON.parse(text || '{}');
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Auth = { ok: true; family: string } | { ok: false; reply: FakeReply };
+
+function authorize(req: FakeRequest, ctx: RouteContext): Auth {
+  const h = req.headers.authorization;
+  const bearer = typeof h === 'string' && /^Bearer\s+/i.test(h) ? h.replace(/^Bearer\s+/i, '').trim() : undefined;
+  const apiKey = typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined;
+  const token = bearer ?? apiKey;
+  const check = token ? ctx.tokens.checkAccess(token, ctx.now()) : ({ ok: false, reason: 'unknown' } as const);
+  if (check.ok) return check;
+  if (check.reason === 'revoked' && ctx.revokedStatus === 403) {
+    return {
+      ok: false,
+      reply: json(403, { type: 'error', error: { type: 'permission_error', message: 'OAuth token has been revoked. Please obtain a new token.' } }),
+    };
+  }
+  const message = bearer !== undefined || apiKey === undefined ? 'Invalid bearer token' : 'invalid x-api-key';
+  return { ok: false, reply: json(401, { type: 'error', error: { type: 'authentication_error', message } }) };
+}
+
+function tokenEndpoint(req: FakeRequest, ctx: RouteContext): FakeReply {
+  const body = parseBody(req);
+  if (!body) return json(400, { error: 'invalid_request', error_description: 'Body must be JSON or form-encoded' });
+  if (body.grant_type !== 'refresh_token') {
+    return json(400, { error: 'unsupported_grant_type', error_description: `grant_type ${String(body.grant_type)} is not supported by the fake` });
+  }
+  if (typeof body.refresh_token !== 'string' || !body.refresh_token) {
+    return json(400, { error: 'invalid_request', error_description: 'refresh_token is required' });
+  }
+  const scopes = typeof body.scope === 'string' ? body.scope.split(/\s+/).filter(Boolean) : undefined;
+  const r = ctx.tokens.refresh(body.refresh_token, ctx.now(), scopes);
+  if (!r.ok) {
+    ctx.stats.invalidGrant++;
+    if (r.revokedFamily) ctx.stats.familiesRevoked++;
+    return json(400, { error: r.error, error_description: r.description });
+  }
+  ctx.stats.refreshOk++;
+  const a = ctx.account;
+  return json(200, {
+    token_type: 'Bearer',
+    access_token: r.accessToken,
+    refresh_token: r.refreshToken,
+    expires_in: r.expiresIn,
+    scope: r.scopes.join(' '),
+    account: { uuid: a.uuid, email_address: a.email },
+    organization: { uuid: a.organizationUuid, name: a.organizationName },
+  });
+}
+
+function messageReply(model: string) {
+  return {
+    id: `msg_${randomBytes(12).toString('hex')}`,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: [{ type: 'text', text: 'ok' }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  };
+}
+
+function sse(events: Array<[string, unknown]>): string {
+  return events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join('');
+}
+
+function messages(req: FakeRequest, ctx: RouteContext): FakeReply {
+  const auth = authorize(req, ctx);
+  if (!auth.ok) {
+    ctx.stats.messages401++;
+    return auth.reply;
+  }
+  const body = parseBody(req) ?? {};
+  const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
+  ctx.stats.messagesOk++;
+  const msg = messageReply(model);
+  if (body.stream !== true) return json(200, msg);
+  const { content: _content, stop_reason: _stop, usage, ...start } = msg;
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_${randomBytes(12).toString('hex')}` },
+    body: sse([
+      ['message_start', { type: 'message_start', message: { ...start, content: [], stop_reason: null, usage: { ...usage, output_tokens: 0 } } }],
+      ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+      ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ok' } }],
+      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } }],
+      ['message_stop', { type: 'message_stop' }],
+    ]),
+  };
+}
+
+function profile(ctx: RouteContext) {
+  const a = ctx.account;
+  // Field names as the CLI reads them (organization_type → subscriptionType, rate_limit_tier, ...).
+  return {
+    account: {
+      uuid: a.uuid,
+      email: a.email,
+      email_address: a.email,
+      full_name: a.displayName,
+      display_name: a.displayName,
+      has_claude_max: true,
+      has_claude_pro: false,
+      created_at: '2025-01-01T00:00:00Z',
+    },
+    organization: {
+      uuid: a.organizationUuid,
+      name: a.organizationName,
+      organization_type: 'claude_max',
+      billing_type: 'stripe_subscription',
+      rate_limit_tier: 'default_claude_max_20x',
+      seat_tier: null,
+      has_extra_usage_enabled: false,
+      subscription_created_at: '2025-01-01T00:00:00Z',
+      cc_onboarding_flags: {},
+      claude_code_trial_ends_at: null,
+      claude_code_trial_duration_days: null,
+    },
+  };
+}
+
+function authed(req: FakeRequest, ctx: RouteContext, body: () => unknown): FakeReply {
+  const auth = authorize(req, ctx);
+  return auth.ok ? json(200, body()) : auth.reply;
+}
+
+export function route(req: FakeRequest, ctx: RouteContext): FakeReply {
+  const p = req.path.replace(/\/+$/, '') || '/';
+  const m = req.method.toUpperCase();
+  if (m === 'POST' && p === '/v1/oauth/token') return tokenEndpoint(req, ctx);
+  if (m === 'POST' && p === '/v1/messages') return messages(req, ctx);
+  if (m === 'POST' && p === '/v1/messages/count_tokens') return authed(req, ctx, () => ({ input_tokens: 1 }));
+  if (m === 'GET' && (p === '/api/oauth/profile' || p === '/api/claude_cli_profile')) return authed(req, ctx, () => profile(ctx));
+  if (m === 'GET' && p === '/api/oauth/claude_cli/roles') {
+    return authed(req, ctx, () => ({ organization_role: 'admin', workspace_role: null, organization_name: ctx.account.organizationName }));
+  }
+  return notFound(req);
+}
+
+/** Count one answered request (the proxy calls this for every request, plain or tunnelled). */
+export function record(stats: Stats, req: { method: string; host: string; path: string }, status: number): void {
+  stats.byPath[req.path] = (stats.byPath[req.path] ?? 0) + 1;
+  stats.requests.push({ method: req.method, host: req.host, path: req.path, status });
+}
