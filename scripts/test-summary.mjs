@@ -6,8 +6,10 @@ let passed = 0, failed = 0, skipped = 0;
 try {
   const report = JSON.parse(fs.readFileSync(vitestJson, "utf8"));
   passed += report.numPassedTests;
-  failed += report.numFailedTests + (report.numFailedTestSuites ?? 0) * (report.numTotalTests === 0 ? 1 : 0);
+  failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
+  // A file that failed to load has no failed test of its own: count it once.
+  failed += report.testResults.filter((file) => file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed")).length;
 } catch {
   failed += 1; // no report: vitest did not run
 }
