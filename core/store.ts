@@ -187,6 +187,6 @@ function readOptional(file: string): string | null {
 export function copyCaptureInto(capture: Capture, draftDir: string, owner: Owner | undefined, except: string[] = []): void {
   for (const name of fs.readdirSync(capture.dir)) {
     if (name === CAPTURE_META_FILE || except.includes(name)) continue;
-    copyEntry(path.join(capture.dir, name), path.join(draftDir, name), owner ? { owner } : {});
+    copyEntry(path.join(capture.dir, name), path.join(draftDir, name), { owner });
   }
 }

@@ -13,7 +13,9 @@ export function dropPrivileges(user: RuntimeUser): void {
   process.setuid!(user.uid);
 }
 
-/** The environment a login shell for this user would have, on top of the given one. */
+/** The environment a login shell for this user would have, on top of ours minus our own settings. */
 export function userEnvironment(base: NodeJS.ProcessEnv, user: RuntimeUser, home: string): NodeJS.ProcessEnv {
-  return { ...base, HOME: home, USER: user.name, LOGNAME: user.name };
+  const env: NodeJS.ProcessEnv = { ...base, HOME: home, USER: user.name, LOGNAME: user.name };
+  for (const name of Object.keys(env)) if (name.startsWith("CLAUDEAUTH_")) delete env[name];
+  return env;
 }

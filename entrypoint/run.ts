@@ -9,7 +9,8 @@ import { resolveOwner } from "./owner";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { resolveUser, type RuntimeUser } from "./user";
-import { prepareWorkingCopy, writeWorkloadCredentials } from "./working-copy";
+import { superviseTokens } from "./supervisor";
+import { prepareWorkingCopy } from "./working-copy";
 import { writeBack } from "./write-back";
 import type { Options } from "./options";
 
@@ -20,7 +21,7 @@ export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   const store = openStore(options);
   const endpoint: TokenEndpoint = options;
-  let capture = await freshCapture(store, endpoint, options.refreshMarginMs);
+  const capture = await freshCapture(store, endpoint, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir);
   const env = workloadEnvironment(user, workingCopy, capture);
@@ -32,29 +33,12 @@ export async function runMode(options: Options): Promise<number> {
 
   const workload = startWorkload(options.command, user, env);
   const stopRelay = relaySignals(workload.child, () => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const keepFresh = () => {
-    const dueIn = capture.credentials!.claudeAiOauth.expiresAt - options.refreshMarginMs - Date.now();
-    timer = setTimeout(async () => {
-      try {
-        const next = (await ensureFresh(store, endpoint, options.refreshMarginMs)) ?? capture;
-        if (next.generation !== capture.generation) writeWorkloadCredentials(workingCopy, next.credentials!, user);
-        capture = next;
-      } catch (error) {
-        log.warn(`could not refresh the access token: ${errorMessage(error)}; retrying in a minute`);
-        capture = { ...capture, credentials: { ...capture.credentials!, claudeAiOauth: { ...capture.credentials!.claudeAiOauth, expiresAt: Date.now() + options.refreshMarginMs + 60_000 } } };
-      }
-      keepFresh();
-    }, Math.min(Math.max(dueIn, 1_000), 2 ** 31 - 1));
-    timer.unref();
-  };
-  keepFresh();
-
+  const supervisor = superviseTokens(store, endpoint, options.refreshMarginMs, workingCopy, user, capture);
   const outcome = await workload.done;
-  clearTimeout(timer);
+  supervisor.stop();
   stopRelay();
   try {
-    await writeBack(store, workingCopy, capture);
+    await writeBack(store, workingCopy, supervisor.current());
   } catch (error) {
     log.error(`could not write the run's login back to the store: ${errorMessage(error)}`);
   }
@@ -92,7 +76,6 @@ function workloadEnvironment(user: RuntimeUser, workingCopy: string, capture: Ca
   }
   const env = userEnvironment(process.env, user, home);
   env.CLAUDE_CONFIG_DIR = workingCopy;
-  for (const name of Object.keys(env)) if (name.startsWith("CLAUDEAUTH_")) delete env[name];
   if (capture.longLivedToken) env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
   return env;
 }

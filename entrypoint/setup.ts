@@ -7,6 +7,7 @@ import { Store, type Capture } from "../core/store";
 import { log } from "../core/output";
 import { HomeCapturer } from "./capture";
 import { relaySignals, startWorkload } from "./child";
+import { captureTokenFromCommand, captureTokenFromStdin } from "./long-lived";
 import { resolveOwner } from "./owner";
 import { userEnvironment } from "./privileges";
 import { resolveUser } from "./user";
@@ -16,19 +17,24 @@ import type { Options } from "./options";
 // Setup mode: the user logs in with the real CLI; every time its credentials appear or
 // change, and once more when it exits or a signal arrives, the auth state is captured.
 export async function setupMode(options: Options): Promise<number> {
-  const user = resolveUser(options.user, options);
   const store = new Store(options.store, resolveOwner(options.owner, options.store));
   store.ensure();
+  if (options.tokenStdin) return captureTokenFromStdin(store);
+
+  const user = resolveUser(options.user, options);
   const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
   const paths = cliPaths(user.home, configDir);
   seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });
+
+  const env = userEnvironment(process.env, user, user.home);
+  if (options.longLived) return captureTokenFromCommand(store, user, options.commandGiven ? options.command : ["claude", "setup-token"], env);
 
   const capturer = new HomeCapturer(store, user.home, configDir);
   const captures = serialQueue();
   const captureSoon = (reason: string, force = false) => captures.push(() => capturer.capture(reason, force)).catch(reportFailure);
   const watcher = watchFiles([paths.credentials, paths.claudeJson], () => void captureSoon("credentials changed"));
 
-  const workload = startWorkload(options.command, user, userEnvironment(process.env, user, user.home));
+  const workload = startWorkload(options.command, user, env);
   const stopRelay = relaySignals(workload.child, (signal) => void captureSoon(`received ${signal}`));
   const outcome = await workload.done;
   stopRelay();

@@ -28,8 +28,8 @@ export async function writeBack(store: Store, workingCopy: string, base: Capture
     }
     store.commitLocked((draft) => {
       if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, CLAUDE_JSON_FILE]);
-      copyEntry(file, path.join(draft, CREDENTIALS_FILE), store.owner ? { owner: store.owner } : {});
-      copyEntry(path.join(workingCopy, CLAUDE_JSON_FILE), path.join(draft, CLAUDE_JSON_FILE), store.owner ? { owner: store.owner } : {});
+      copyEntry(file, path.join(draft, CREDENTIALS_FILE), { owner: store.owner });
+      copyEntry(path.join(workingCopy, CLAUDE_JSON_FILE), path.join(draft, CLAUDE_JSON_FILE), { owner: store.owner });
     }, { source: "write-back", mode: "oauth" });
     log.info("wrote the run's new login back to the store");
     return true;

@@ -1,0 +1,45 @@
+import { errorMessage } from "../core/errors";
+import { log } from "../core/output";
+import type { Owner } from "../core/safe-fs";
+import type { Capture, Store } from "../core/store";
+import { ensureFresh, type TokenEndpoint } from "./refresh";
+import { writeWorkloadCredentials } from "./working-copy";
+
+// While a workload runs, keep its access token fresh: refresh (single-flight, through the
+// store) before the token enters the margin, and write the new access token into the
+// working copy. The CLI notices the changed file before its next request.
+
+const RETRY_MS = 60_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** When to refresh next: before the margin; at half-life when tokens live shorter than the margin. */
+export function nextRefreshIn(expiresAt: number, marginMs: number, now = Date.now()): number {
+  const remaining = expiresAt - now;
+  return Math.min(Math.max(remaining - marginMs, remaining / 2, 1_000), MAX_TIMER_MS);
+}
+
+export type Supervisor = { stop(): void; current(): Capture };
+
+export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs: number, workingCopy: string, owner: Owner, initial: Capture): Supervisor {
+  let capture = initial;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (delay: number) => {
+    timer = setTimeout(tick, delay);
+    timer.unref();
+  };
+  const tick = async () => {
+    try {
+      const next = await ensureFresh(store, endpoint, marginMs);
+      if (next?.credentials && next.generation !== capture.generation) {
+        writeWorkloadCredentials(workingCopy, next.credentials, owner);
+        capture = next;
+      }
+      schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
+    } catch (error) {
+      log.warn(`could not refresh the access token: ${errorMessage(error)}; retrying in a minute`);
+      schedule(RETRY_MS);
+    }
+  };
+  schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
+  return { stop: () => clearTimeout(timer), current: () => capture };
+}
