@@ -92,6 +92,7 @@ export async function createCertAuthority(opts: { dir?: string } = {}): Promise<
         '-days', '7', '-extfile', ext, '-out', crt],
       dir,
     );
+    await chmod(key, 0o600); // the dir is world-readable for ca.pem's sake; keys need not be
     return { key: await readFile(key, 'utf8'), cert: await readFile(crt, 'utf8') };
   }
 

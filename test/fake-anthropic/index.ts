@@ -45,7 +45,7 @@ export interface FakeAnthropic {
   revokeAccessToken(token: string): boolean;
   /** Revoke every token of a family (family id or any of its tokens). */
   revokeFamily(ref: string): boolean;
-  /** Live counters; replaced by reset(). */
+  /** Live counters (the same object for the fake's whole life; reset() zeroes it). */
   readonly stats: Stats;
   /** Forget all tokens and zero the stats (certificates are kept). */
   reset(): void;
@@ -107,7 +107,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     reset: () => {
       tokens.reset();
-      ctx.stats = emptyStats();
+      Object.assign(ctx.stats, emptyStats()); // in place: callers may hold a reference to stats
     },
     close: async () => {
       if (closed) return;
