@@ -61,7 +61,11 @@ if [[ -s $TARBALL ]]; then
   exit 0
 fi
 
-command -v debootstrap >/dev/null 2>&1 || die "debootstrap missing (apt-get install debootstrap, or run scripts/engine.sh)"
+if ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing debootstrap"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+fi
 
 # Not under /tmp: debootstrap needs a file system that allows exec and device nodes.
 WORK=$(mktemp -d /var/tmp/claudeauth-rootfs.XXXXXX)

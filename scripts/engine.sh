@@ -15,7 +15,7 @@ engine_up() { docker info >/dev/null 2>&1; }
 engine_up && exit 0
 
 missing=()
-command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+{ command -v dockerd && command -v docker; } >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)   # scripts/base-image.sh
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)                 # terminal tests
 if ((${#missing[@]})); then
