@@ -2,7 +2,7 @@
 // Known secret values are replaced exactly; anything shaped like an Anthropic token is
 // replaced even if it was never registered (a token we did not know we had).
 
-const TOKEN_SHAPE = /sk-ant-[a-z]{2,4}\d{0,3}-[A-Za-z0-9_\-]{8,}/g;
+const TOKEN_SHAPE = /sk-ant-[a-z]{2,5}\d{0,3}-[A-Za-z0-9_\-]{8,}/g;
 const MIN_SECRET_LENGTH = 8;
 const registered = new Set<string>();
 

@@ -1,7 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { ensureTestUser } from "./test-user";
 
-// The tests run the compiled binaries: fail early, with the fix, when they are missing.
+// Runs once before the test files. The tests run the compiled binaries: fail early, with
+// the fix, when they are missing. CI starts on a fresh machine: create the unprivileged
+// test user the entrypoint tests drop to (idempotent; a no-op when not root).
 export default function setup(): void {
   const root = path.resolve(__dirname, "../..");
   for (const name of ["claudeauth-entrypoint", "docker-claudeauth"]) {
@@ -9,4 +12,5 @@ export default function setup(): void {
       throw new Error(`dist/${name} is missing: run "npm run build" first (npm test does it for you)`);
     }
   }
+  ensureTestUser();
 }
