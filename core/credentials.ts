@@ -1,36 +1,37 @@
-import { z } from "zod";
+import { array, boolean, looseObject, nullable, number, optional, string, type ZodMiniType, type infer as Infer } from "zod/mini";
 
 // What the Claude CLI keeps in ~/.claude/.credentials.json. Unknown fields are kept
-// (passthrough) so a newer CLI's additions survive a capture.
-export const OauthTokens = z.looseObject({
-  accessToken: z.string(),
-  refreshToken: z.string().optional(),
-  expiresAt: z.number(),
-  scopes: z.array(z.string()).optional(),
-  subscriptionType: z.string().nullable().optional(),
-  rateLimitTier: z.string().nullable().optional(),
+// (passthrough) so a newer CLI's additions survive a capture. zod/mini: a fraction of
+// full zod's size, which is most of what both binaries load at start.
+export const OauthTokens = looseObject({
+  accessToken: string(),
+  refreshToken: optional(string()),
+  expiresAt: number(),
+  scopes: optional(array(string())),
+  subscriptionType: optional(nullable(string())),
+  rateLimitTier: optional(nullable(string())),
 });
-export type OauthTokens = z.infer<typeof OauthTokens>;
+export type OauthTokens = Infer<typeof OauthTokens>;
 
-export const CredentialsFile = z.looseObject({ claudeAiOauth: OauthTokens });
-export type CredentialsFile = z.infer<typeof CredentialsFile>;
+export const CredentialsFile = looseObject({ claudeAiOauth: OauthTokens });
+export type CredentialsFile = Infer<typeof CredentialsFile>;
 
 // ~/.claude.json: account, onboarding and trust state. Only its shape is checked.
-export const ClaudeJson = z.looseObject({
-  hasCompletedOnboarding: z.boolean().optional(),
-  oauthAccount: z
-    .looseObject({
-      emailAddress: z.string().optional(),
-      organizationName: z.string().nullable().optional(),
-      accountUuid: z.string().optional(),
-    })
-    .optional(),
+export const ClaudeJson = looseObject({
+  hasCompletedOnboarding: optional(boolean()),
+  oauthAccount: optional(
+    looseObject({
+      emailAddress: optional(string()),
+      organizationName: optional(nullable(string())),
+      accountUuid: optional(string()),
+    }),
+  ),
 });
-export type ClaudeJson = z.infer<typeof ClaudeJson>;
+export type ClaudeJson = Infer<typeof ClaudeJson>;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-function parseJson<T>(text: string, schema: z.ZodType<T>, what: string): Parsed<T> {
+function parseJson<T>(text: string, schema: ZodMiniType<T>, what: string): Parsed<T> {
   if (text.trim() === "") return { ok: false, problem: `${what} is empty` };
   let data: unknown;
   try {

@@ -87,7 +87,10 @@ function isStale(lockDir: string, staleMs: number): boolean {
   } catch {
     return age > OWNERLESS_GRACE_MS; // Its holder died between mkdir and writing its name.
   }
-  const [namespace, pid] = owner.split(" ");
+  // Empty or cut short: its holder died while writing it (or is writing it right now).
+  const match = /^(\S+) (\d+) \S/.exec(owner);
+  if (!match) return age > OWNERLESS_GRACE_MS;
+  const [, namespace, pid] = match;
   return namespace === processIdentity().split(" ")[0] && !isAlive(Number(pid));
 }
 

@@ -6,6 +6,7 @@ import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, writeNewF
 import { acquireLock, type LockOptions } from "./lock";
 import { copyEntry } from "./safe-copy";
 import { registerSecret } from "./redact";
+import { UserError, errorMessage } from "./errors";
 
 // A store holds numbered captures: <root>/captures/00000007/. The highest number is the
 // current one. A capture is built in a temp dir, validated, fsynced and renamed into
@@ -33,6 +34,13 @@ export type Capture = {
 export class InvalidCaptureError extends Error {}
 export class ConflictError extends Error {}
 
+const STORE_FIXES: Record<string, string> = {
+  ENOENT: "create its parent directory or mount the store there",
+  EROFS: "mount it read-write: captures and rotated tokens are written to it",
+  EACCES: "check its owner and permissions",
+  EPERM: "check its owner and permissions",
+};
+
 export class Store {
   constructor(
     readonly root: string,
@@ -50,12 +58,20 @@ export class Store {
   /** Creates the layout (0700, owned by the store owner) if it is not there yet. */
   ensure(): void {
     for (const dir of [this.root, this.capturesDir]) {
-      const stat = lstatOrNull(dir);
-      if (!stat) makePrivateDir(dir, this.owner);
-      else if (!stat.isDirectory()) throw new InvalidCaptureError(`${dir} is not a directory`);
-      else if (this.owner && process.getuid?.() === 0) {
-        fs.chmodSync(dir, 0o700);
-        fs.chownSync(dir, this.owner.uid, this.owner.gid);
+      try {
+        const stat = lstatOrNull(dir);
+        if (!stat) makePrivateDir(dir, this.owner);
+        else if (!stat.isDirectory()) throw new InvalidCaptureError(`${dir} is not a directory`);
+        else if (this.owner && process.getuid?.() === 0) {
+          fs.chmodSync(dir, 0o700);
+          fs.chownSync(dir, this.owner.uid, this.owner.gid);
+        }
+      } catch (error) {
+        if (error instanceof InvalidCaptureError) throw error;
+        // A missing parent or a read-only mount is the user's to fix: say how, in one line.
+        const code = (error as NodeJS.ErrnoException).code ?? "";
+        const fix = STORE_FIXES[code] ?? "check that it is mounted and writable";
+        throw new UserError(`cannot use the store at ${this.root}: ${errorMessage(error)}; ${fix}`);
       }
     }
   }
@@ -76,14 +92,17 @@ export class Store {
 
   /** The current capture, read and checked; null for an empty store. */
   readCurrent(): Capture | null {
-    // A concurrent prune may remove the generation between listing and reading it.
+    // A concurrent prune may remove the generation between listing and reading it; its
+    // files vanish one by one, which reads as ENOENT or as an incomplete capture. A read is
+    // trusted only if the generation was still too new to prune when it ended.
     for (let attempt = 0; ; attempt++) {
       const generation = this.currentGeneration();
       if (generation === null) return null;
       try {
-        return readCapture(path.join(this.capturesDir, generationName(generation)), generation);
+        const capture = readCapture(path.join(this.capturesDir, generationName(generation)), generation);
+        if ((this.currentGeneration() ?? generation) - generation < KEEP_GENERATIONS || attempt >= 5) return capture;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 3) throw error;
+        if (this.currentGeneration() === generation || attempt >= 5) throw error;
       }
     }
   }
@@ -111,13 +130,22 @@ export class Store {
     }
   }
 
-  /** As commit(), for a caller that already holds the store lock. */
+  /**
+   * As commit(), for a caller that already holds the store lock. A draft identical to the
+   * current capture is dropped: re-capturing an unchanged login must not push real
+   * history out of the kept generations.
+   */
   commitLocked(fill: (draftDir: string) => void, meta: Omit<CaptureMeta, "schema" | "capturedAt">, current = this.currentGeneration()): Capture {
     this.removeTemps();
     const draft = path.join(this.capturesDir, `${TEMP_PREFIX}${process.pid}-${Date.now()}`);
     makePrivateDir(draft, this.owner);
     try {
       fill(draft);
+      const currentDir = current === null ? null : path.join(this.capturesDir, generationName(current));
+      if (currentDir && sameTree(draft, currentDir, [CAPTURE_META_FILE])) {
+        fs.rmSync(draft, { recursive: true, force: true });
+        return readCapture(currentDir, current!);
+      }
       const fullMeta: CaptureMeta = { schema: 1, capturedAt: new Date().toISOString(), ...meta };
       writeNewFile(path.join(draft, CAPTURE_META_FILE), JSON.stringify(fullMeta, null, 2) + "\n", this.owner);
       const generation = (current ?? 0) + 1;
@@ -189,4 +217,16 @@ export function copyCaptureInto(capture: Capture, draftDir: string, owner: Owner
     if (name === CAPTURE_META_FILE || except.includes(name)) continue;
     copyEntry(path.join(capture.dir, name), path.join(draftDir, name), { owner });
   }
+}
+
+/** Whether two capture trees hold the same names, kinds and bytes (ignoring some top-level names). */
+function sameTree(a: string, b: string, ignore: string[] = []): boolean {
+  const names = (dir: string) => fs.readdirSync(dir).filter((n) => !ignore.includes(n)).sort();
+  const [left, right] = [names(a), names(b)];
+  if (left.join("/") !== right.join("/")) return false;
+  return left.every((name) => {
+    const [x, y] = [fs.lstatSync(path.join(a, name)), fs.lstatSync(path.join(b, name))];
+    if (x.isDirectory() && y.isDirectory()) return sameTree(path.join(a, name), path.join(b, name));
+    return x.isFile() && y.isFile() && x.size === y.size && fs.readFileSync(path.join(a, name)).equals(fs.readFileSync(path.join(b, name)));
+  });
 }

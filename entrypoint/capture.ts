@@ -33,7 +33,10 @@ export class HomeCapturer {
   /** Captures if the auth state differs from what this capturer last stored (or always, with `force`). */
   async capture(reason: string, force = false): Promise<CaptureOutcome> {
     const paths = cliPaths(this.home, this.configDir);
-    const read = readAuthFiles(paths.credentials, paths.claudeJson);
+    // A config dir swapped for a symlink during the login would make root read its target.
+    const read: AuthFiles = lstatOrNull(paths.configDir)?.isSymbolicLink()
+      ? { status: "invalid", problem: `${describe(paths.configDir, this.home)} is a symlink (not followed)` }
+      : readAuthFiles(paths.credentials, paths.claudeJson);
     if (read.status !== "ok") {
       if (read.status === "invalid" && read.problem !== this.lastProblem) {
         log.warn(`not captured (${reason}): ${describe(paths.credentials, this.home)}: ${read.problem}; the earlier capture is kept — finish the login (/login in claude) and exit`);

@@ -20,6 +20,10 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv): string 
 
 export function execInto(command: string[], env: NodeJS.ProcessEnv): never {
   const file = resolveCommand(command[0]!, env);
+  // Node ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across execve (a
+  // workload's `yes | head` would see EPIPE instead of dying). A caught one is reset to the
+  // default, so catch them just before the exec.
+  for (const signal of ["SIGPIPE", "SIGXFSZ"] as const) process.on(signal, () => undefined);
   try {
     return process.execve!(file, command, env as Record<string, string>);
   } catch (error) {

@@ -24,10 +24,8 @@ export type Options = {
   tokenUrl: string;
   clientId: string;
   scope: string;
-  longLived: boolean;
   tokenStdin: boolean;
   command: string[];
-  commandGiven: boolean;
 };
 
 export const USAGE = `Usage: claudeauth-entrypoint MODE [OPTIONS] [--] [COMMAND [ARG...]]
@@ -46,8 +44,7 @@ Options (environment variable in brackets):
   --work-dir DIR         where run working copies go [CLAUDEAUTH_WORK_DIR] (default /dev/shm, a tmpfs)
   --trust DIR            directory the CLI should trust [CLAUDEAUTH_TRUST_DIR] (default: the working dir)
   --refresh-margin DUR   refresh when the token expires within DUR [CLAUDEAUTH_REFRESH_MARGIN] (default 15m)
-  --long-lived           setup: capture the long-lived token \`claude setup-token\` prints (the default command)
-  --token-stdin          setup: read a long-lived token from stdin instead of running a command
+  --token-stdin          setup: store the long-lived token given on stdin instead of running a command
   --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
   --min-validity DUR     health: unhealthy when the token expires within DUR [CLAUDEAUTH_MIN_VALIDITY] (default 0s)
   --token-url URL        OAuth token endpoint [CLAUDEAUTH_TOKEN_URL]
@@ -59,7 +56,7 @@ export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
 const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec"];
-const BOOLEAN_FLAGS = new Set(["--no-supervise", "--long-lived", "--token-stdin"]);
+const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin"]);
 const VALUE_FLAGS = new Set([
   "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id",
 ]);
@@ -111,10 +108,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
     clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
     scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,
-    longLived: flags.has("--long-lived") || flags.has("--token-stdin"),
     tokenStdin: flags.has("--token-stdin"),
     command: command.length > 0 ? command : ["claude"],
-    commandGiven: command.length > 0,
   };
 }
 

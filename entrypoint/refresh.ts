@@ -5,7 +5,7 @@ import { registerSecret } from "../core/redact";
 import { withLock } from "../core/lock";
 import { writeNewFile } from "../core/safe-fs";
 import { copyCaptureInto, type Capture, type Store } from "../core/store";
-import { UserError } from "../core/errors";
+import { UserError, errorMessage } from "../core/errors";
 import { postJson } from "./http";
 
 // Single-flight refresh: whoever finds the access token near expiry takes the store lock,
@@ -42,6 +42,8 @@ async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): P
     refresh_token: oauth.refreshToken,
     client_id: endpoint.clientId,
     scope: endpoint.scope,
+  }).catch((error: unknown) => {
+    throw new UserError(`cannot reach the token endpoint ${new URL(endpoint.tokenUrl).host} (${errorMessage(error)}): check the container's network, or set HTTPS_PROXY`);
   });
   const body = (typeof response.body === "object" && response.body ? response.body : {}) as Record<string, unknown>;
   if (response.status === 400 || response.status === 401) {

@@ -5,9 +5,10 @@ import { lstatOrNull, type Owner } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
 import { Store, type Capture } from "../core/store";
 import { log } from "../core/output";
+import { UserError } from "../core/errors";
 import { HomeCapturer } from "./capture";
 import { relaySignals, startWorkload } from "./child";
-import { captureTokenFromCommand, captureTokenFromStdin } from "./long-lived";
+import { captureTokenFromStdin } from "./long-lived";
 import { resolveOwner } from "./owner";
 import { userEnvironment } from "./privileges";
 import { resolveUser } from "./user";
@@ -27,7 +28,6 @@ export async function setupMode(options: Options): Promise<number> {
   seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });
 
   const env = userEnvironment(process.env, user, user.home);
-  if (options.longLived) return captureTokenFromCommand(store, user, options.commandGiven ? options.command : ["claude", "setup-token"], env);
 
   const capturer = new HomeCapturer(store, user.home, configDir);
   const captures = serialQueue();
@@ -57,8 +57,10 @@ function seedHome(capture: Capture | null, paths: ReturnType<typeof cliPaths>, o
 }
 
 function ensureUserDir(dir: string, owner: Owner): void {
+  // Root must not follow a link planted here: chown and every later capture would act on its target.
+  if (lstatOrNull(dir)?.isSymbolicLink()) throw new UserError(`${dir} is a symlink (not followed): make it a real directory in the setup home`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chownSync(dir, owner.uid, owner.gid);
+  fs.lchownSync(dir, owner.uid, owner.gid);
 }
 
 function reportFailure(error: unknown): void {

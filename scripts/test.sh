@@ -14,7 +14,7 @@ vitest_status=$?
 
 bats_out=.cache/bats.tap
 if compgen -G "test/bats/*.bats" >/dev/null; then
-  PATH="$PWD/dist:$PATH" npx bats --tap test/bats | tee "$bats_out"
+  PATH="$PWD/dist:$PATH" node_modules/bats/bin/bats --tap test/bats | tee "$bats_out"
   bats_status=${PIPESTATUS[0]}
 else
   : >"$bats_out"; bats_status=0

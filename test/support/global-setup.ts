@@ -1,11 +1,20 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import type { TestProject } from "vitest/node";
 import { ensureTestUser } from "./test-user";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** A private snapshot of dist/ for this run (see snapshotBinaries). */
+    claudeauthBin: string;
+  }
+}
 
 // Runs once before the test files. The tests run the compiled binaries: fail early, with
 // the fix, when they are missing. CI starts on a fresh machine: create the unprivileged
 // test user the entrypoint tests drop to (idempotent; a no-op when not root).
-export default function setup(): void {
+export default function setup(project: TestProject): () => void {
   const root = path.resolve(__dirname, "../..");
   for (const name of ["claudeauth-entrypoint", "docker-claudeauth"]) {
     if (!fs.existsSync(path.join(root, "dist", name))) {
@@ -13,4 +22,36 @@ export default function setup(): void {
     }
   }
   ensureTestUser();
+  const bin = snapshotBinaries(root);
+  project.provide("claudeauthBin", bin);
+  return () => fs.rmSync(bin, { recursive: true, force: true });
+}
+
+/**
+ * Hard links to the binaries as they are now, so that a `npm run build` during the run
+ * (which replaces dist/ files by new inodes) cannot hand a test a half-written binary.
+ * A binary that does not answer (a build was writing it) is linked again after a pause.
+ */
+function snapshotBinaries(root: string): string {
+  const bin = path.join(root, ".cache", `test-bin-${process.pid}`);
+  fs.rmSync(bin, { recursive: true, force: true });
+  fs.mkdirSync(bin, { recursive: true });
+  const checks: Record<string, string> = { "claudeauth-entrypoint": "--help", "docker-claudeauth": "docker-cli-plugin-metadata" };
+  const deadline = Date.now() + 120_000;
+  for (const [name, arg] of Object.entries(checks)) {
+    const target = path.join(bin, name);
+    for (;;) {
+      fs.rmSync(target, { force: true });
+      try {
+        fs.linkSync(path.join(root, "dist", name), target);
+      } catch {
+        fs.copyFileSync(path.join(root, "dist", name), target);
+        fs.chmodSync(target, 0o755);
+      }
+      if (spawnSync(target, [arg], { stdio: "ignore", timeout: 20_000 }).status === 0) break;
+      if (Date.now() > deadline) throw new Error(`dist/${name} does not run: rebuild with "npm run build"`);
+      spawnSync("sleep", ["2"]);
+    }
+  }
+  return bin;
 }

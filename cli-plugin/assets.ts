@@ -1,0 +1,58 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import sea from "node:sea";
+import { UserError } from "../core/errors";
+
+// What `docker claudeauth build` needs travels inside the plugin binary (SEA assets, see
+// scripts/build.mjs): the Dockerfiles and the gzipped entrypoint. Run unbundled (tests,
+// development), the same files come from the checkout.
+
+export const DOCKERFILES = { setup: "Dockerfile.claude-setup", run: "Dockerfile" } as const;
+const ENTRYPOINT_ASSET = "claudeauth-entrypoint.gz";
+
+function inSea(): boolean {
+  try {
+    return sea.isSea();
+  } catch {
+    return false;
+  }
+}
+
+function checkoutRoot(): string {
+  return process.env.CLAUDEAUTH_CHECKOUT || path.resolve(__dirname, "..");
+}
+
+function readAsset(name: string): Buffer {
+  if (inSea()) {
+    try {
+      return Buffer.from(sea.getAsset(name));
+    } catch {
+      throw new UserError(`this docker-claudeauth binary carries no ${name}: rebuild it with "npm run build"`);
+    }
+  }
+  const candidates =
+    name === ENTRYPOINT_ASSET
+      ? [path.join(checkoutRoot(), "dist/.sea", name)]
+      : [path.join(checkoutRoot(), "docker", name)];
+  for (const file of candidates) if (fs.existsSync(file)) return fs.readFileSync(file);
+  throw new UserError(`${name} not found (looked in ${candidates.join(", ")}): run "npm run build" first`);
+}
+
+export function dockerfile(kind: keyof typeof DOCKERFILES): Buffer {
+  return readAsset(DOCKERFILES[kind]);
+}
+
+export function entrypointBinary(): Buffer {
+  return zlib.gunzipSync(readAsset(ENTRYPOINT_ASSET));
+}
+
+/** The Claude Code version the Dockerfile installs by default (its ARG line). */
+export function defaultClaudeCodeVersion(): string | null {
+  try {
+    const match = /ARG CLAUDE_CODE_VERSION=(\S+)/.exec(dockerfile("run").toString("utf8"));
+    return match ? match[1]! : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,27 @@
+import type { CommandSpec, GroupSpec } from "../spec";
+import { buildCommand } from "./build";
+import { doctorCommand } from "./doctor";
+import { installCommand } from "./install";
+import { profileLsCommand } from "./profile-ls";
+import { profileRmCommand } from "./profile-rm";
+import { refreshCommand } from "./refresh";
+import { runCommand } from "./run";
+import { setupCommand } from "./setup";
+import { statusCommand } from "./status";
+import { testCommand } from "./test";
+import { versionCommand } from "./version";
+
+// Every command, in the order help lists them.
+export const COMMANDS: CommandSpec[] = [
+  buildCommand,
+  doctorCommand,
+  installCommand,
+  refreshCommand,
+  runCommand,
+  setupCommand,
+  statusCommand,
+  testCommand,
+  versionCommand,
+];
+
+export const GROUPS: GroupSpec[] = [{ name: "profile", summary: "Manage profiles (one store per profile)", commands: [profileLsCommand, profileRmCommand] }];

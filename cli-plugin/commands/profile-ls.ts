@@ -1,0 +1,15 @@
+import { boolArg, type CommandSpec } from "../spec";
+
+// The implementation is loaded when the command runs: other commands start faster.
+export const profileLsCommand: CommandSpec = {
+  path: ["profile", "ls"],
+  aliases: ["list"],
+  usage: "[OPTIONS]",
+  summary: "List profiles: host stores under the hub directory and labelled volumes",
+  options: [
+    { name: "json", type: "boolean", description: "Print JSON" },
+    { name: "quiet", short: "q", type: "boolean", description: "Only print profile names" },
+  ],
+  run: async (args, { docker }) =>
+    (await import("../profiles")).listProfiles({ json: boolArg(args, "json"), quiet: boolArg(args, "quiet") }, docker),
+};

@@ -1,0 +1,16 @@
+import { arrayArg, boolArg, type CommandSpec } from "../spec";
+
+// The implementation is loaded when the command runs: other commands start faster.
+export const profileRmCommand: CommandSpec = {
+  path: ["profile", "rm"],
+  aliases: ["remove"],
+  usage: "[OPTIONS] PROFILE [PROFILE...]",
+  summary: "Remove profiles and their stores (the login is gone for good)",
+  positionals: { min: 0, max: 64, completeProfiles: true },
+  options: [
+    { name: "force", short: "f", type: "boolean", description: "Do not ask for confirmation" },
+    { name: "volume", type: "string", array: true, placeholder: "list", description: "Remove this Docker volume store instead" },
+  ],
+  run: async (args, { docker }) =>
+    (await import("../profiles")).removeProfiles({ profiles: args._.map(String), volumes: arrayArg(args, "volume"), force: boolArg(args, "force") }, docker),
+};

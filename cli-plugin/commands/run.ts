@@ -1,0 +1,40 @@
+import { arrayArg, boolArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+
+// The implementation is loaded when the command runs: other commands start faster.
+export const runCommand: CommandSpec = {
+  path: ["run"],
+  usage: "[OPTIONS] [-- COMMAND [ARG...]]",
+  summary: "Run the Claude CLI (or COMMAND) in the production image, logged in",
+  description: `The current directory (or --workdir) is mounted at /workspace; the workload runs with
+your uid/gid there. The login comes from the profile's store and rotated tokens are written
+back to it when the run ends. No token is ever put on the docker command line.`,
+  passthrough: true,
+  options: [
+    ...STORE_OPTIONS,
+    { name: "workdir", short: "w", type: "string", placeholder: "string", description: "Directory to mount at /workspace (default: the current directory)", complete: "files" },
+    { name: "no-workspace", type: "boolean", description: "Do not mount a workspace" },
+    { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables (NAME=VALUE, or NAME to pass yours)" },
+    { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume (as docker run -v)" },
+    { name: "network", type: "string", placeholder: "string", description: "Connect the container to a network (as docker run --network)" },
+    { name: "name", type: "string", placeholder: "string", description: "Container name (default claudeauth-run-PROFILE-XXXXXX)" },
+    { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
+    { name: "no-tty", type: "boolean", description: "Do not allocate a terminal even when stdin is one" },
+  ],
+  examples: ["docker claudeauth run", 'docker claudeauth run -- claude -p "summarize README.md"', "docker claudeauth run --profile staging -e HTTPS_PROXY -- claude"],
+  run: async (args, { docker }) =>
+    (await import("../run")).run(
+      {
+        selection: storeSelection(args),
+        command: passthroughCommand(args),
+        workdir: stringArg(args, "workdir"),
+        noWorkspace: boolArg(args, "no-workspace"),
+        volumes: arrayArg(args, "volume-mount"),
+        env: arrayArg(args, "env"),
+        network: stringArg(args, "network"),
+        image: stringArg(args, "image"),
+        name: stringArg(args, "name"),
+        noTty: boolArg(args, "no-tty"),
+      },
+      docker,
+    ),
+};

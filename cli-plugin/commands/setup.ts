@@ -1,0 +1,47 @@
+import { arrayArg, boolArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+
+// The implementation is loaded when the command runs: other commands start faster.
+export const setupCommand: CommandSpec = {
+  path: ["setup"],
+  aliases: ["login"],
+  usage: "[OPTIONS] [-- COMMAND [ARG...]]",
+  summary: "Log in once in the setup image and capture the login into the profile's store",
+  description: `Runs "claude" (or COMMAND) in the setup image with the store mounted; when the CLI has
+logged in and exits (or on Ctrl-C / docker stop), its login is captured into the store.
+Builds the setup image first if it is missing. Needs a terminal, unless --no-tty is given
+with a scripted login COMMAND.`,
+  passthrough: true,
+  options: [
+    ...STORE_OPTIONS,
+    { name: "long-lived", type: "boolean", description: 'Run "claude setup-token" and store the long-lived token it prints (no refresh needed)' },
+    { name: "token-stdin", type: "boolean", description: "Read a long-lived token (from claude setup-token) from stdin and store it; no container" },
+    { name: "no-tty", type: "boolean", description: "Do not allocate a terminal (for a scripted login COMMAND)" },
+    { name: "network", type: "string", placeholder: "string", description: "Network of the setup container (default: Docker's default; the login needs the internet)" },
+    { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables in the container (NAME=VALUE, or NAME to pass yours)" },
+    { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume into the setup container (as docker run -v)" },
+    { name: "image", type: "string", placeholder: "string", description: "Setup image to use (default claudeauth/setup:VERSION)" },
+    { name: "ca-cert", type: "string", placeholder: "string", description: "CA certificate (PEM) to trust when the setup image has to be built", complete: "files" },
+  ],
+  examples: [
+    "docker claudeauth setup",
+    "docker claudeauth setup --profile staging",
+    "docker claudeauth setup --long-lived",
+    "docker claudeauth setup --token-stdin < token.txt",
+  ],
+  run: async (args, { docker }) =>
+    (await import("../setup")).setup(
+      {
+        selection: storeSelection(args),
+        command: passthroughCommand(args),
+        noTty: boolArg(args, "no-tty"),
+        network: stringArg(args, "network"),
+        longLived: boolArg(args, "long-lived"),
+        tokenStdin: boolArg(args, "token-stdin"),
+        image: stringArg(args, "image"),
+        caCert: stringArg(args, "ca-cert"),
+        env: arrayArg(args, "env"),
+        volumes: arrayArg(args, "volume-mount"),
+      },
+      docker,
+    ),
+};

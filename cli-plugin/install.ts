@@ -1,0 +1,50 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sea from "node:sea";
+import { UserError } from "../core/errors";
+import { log, print } from "../core/output";
+import { pluginDirs } from "./doctor";
+import { VERSION } from "./metadata";
+
+// install: copy this binary to where docker finds plugins: $DOCKER_CONFIG/cli-plugins (or
+// --config DIR/cli-plugins), else ~/.docker/cli-plugins. Atomic (temp file + rename), so
+// a docker call running the old copy is never handed half a binary.
+
+export type InstallOptions = { configDir: string | undefined; dir: string | undefined };
+
+export function install(options: InstallOptions): number {
+  let isSea = false;
+  try {
+    isSea = sea.isSea();
+  } catch {
+    // Node without SEA support
+  }
+  if (!isSea) throw new UserError("install copies the built binary: run dist/docker-claudeauth install (after npm run build)");
+  const configDir = options.configDir || process.env.DOCKER_CONFIG || path.join(os.homedir(), ".docker");
+  const dir = options.dir ? path.resolve(options.dir) : path.join(configDir, "cli-plugins");
+  const target = path.join(dir, "docker-claudeauth");
+  const source = fs.realpathSync(process.execPath);
+  try {
+    if (fs.realpathSync(target) === source) {
+      print(`docker-claudeauth ${VERSION} is already installed at ${target}`);
+      return 0;
+    }
+  } catch {
+    // not installed yet
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const temp = path.join(dir, `.docker-claudeauth.tmp-${process.pid}`);
+  try {
+    fs.copyFileSync(source, temp);
+    fs.chmodSync(temp, 0o755);
+    fs.renameSync(temp, target);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw new UserError(`cannot install into ${dir}: ${(error as Error).message}`);
+  }
+  print(`installed docker-claudeauth ${VERSION} to ${target}\ntry: docker claudeauth version`);
+  const first = pluginDirs(options.configDir).map((d) => path.join(d, "docker-claudeauth")).find((file) => fs.existsSync(file));
+  if (first && path.resolve(first) !== path.resolve(target)) log.warn(`docker finds ${first} first (cliPluginsExtraDirs in config.json): remove it or install there with --dir`);
+  return 0;
+}

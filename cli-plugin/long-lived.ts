@@ -1,0 +1,43 @@
+import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
+import { Store } from "../core/store";
+import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../core/long-lived-token";
+import { UserError } from "../core/errors";
+import { log } from "../core/output";
+import type { Docker } from "./docker";
+import { requireImage } from "./images";
+import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "./profile";
+
+// Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
+// (0600); the entrypoint hands it to the workload as CLAUDE_CODE_OAUTH_TOKEN from inside
+// the container. A new capture keeps the earlier one's .claude.json and user settings.
+
+export function validateToken(raw: string): string {
+  const token = validateLongLivedToken(raw);
+  if (!LONG_LIVED_TOKEN_SHAPE.test(token)) log.warn("the token does not look like one `claude setup-token` prints (sk-ant-oat01-...); storing it anyway");
+  return token;
+}
+
+export async function importToken(ref: StoreRef, token: string, docker: Docker, source: string): Promise<number> {
+  if (ref.kind === "dir") {
+    ensureStoreDir(ref);
+    const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    return (await commitLongLivedToken(new Store(ref.path, owner), token, source)).generation;
+  }
+  // A volume lives on the engine's machine: the entrypoint in the production image writes
+  // the capture there; the token travels on stdin, never on a command line.
+  const image = await requireImage(docker, "run");
+  const result = await docker.capture(
+    [
+      "run", "--rm", "-i", "--network", "none", "--log-driver", "none",
+      "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
+      "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
+      image, "setup", "--token-stdin",
+    ],
+    { input: `${token}\n` },
+  );
+  if (result.code !== 0) {
+    throw new UserError(`could not store the token in ${describeStore(ref)}: ${result.stderr.trim().split("\n").pop() || `exit code ${result.code}`}`);
+  }
+  const generation = /capture (\d+)/.exec(result.stdout + result.stderr);
+  return generation ? Number(generation[1]) : 0;
+}

@@ -1,0 +1,103 @@
+import fs from "node:fs";
+import readline from "node:readline";
+import { UserError } from "../core/errors";
+import { log, print } from "../core/output";
+import { formatRelative } from "../core/duration";
+import { analyze } from "./analyze";
+import type { Docker } from "./docker";
+import { stateWord } from "./format";
+import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "./profile";
+import { readHostSnapshot } from "./snapshot";
+
+// profile ls / profile rm: the stores under the hub directory, and the Docker volumes the
+// plugin created (labelled with their profile).
+
+export type ProfileListOptions = { json: boolean; quiet: boolean };
+
+type Row = { profile: string; store: string; kind: "dir" | "volume"; mode: string | null; status: string; healthy: boolean | null; expires: string | null };
+
+export async function listProfiles(options: ProfileListOptions, docker: Docker): Promise<number> {
+  const rows: Row[] = listHostProfiles().map((profile) => {
+    const ref = resolveStore({ profile });
+    const status = analyze(readHostSnapshot(ref as typeof ref & { kind: "dir" }));
+    const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
+    return { profile, store: ref.kind === "dir" ? ref.path : "", kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
+  });
+  const volumes = await docker.capture(["volume", "ls", "--filter", `label=${PROFILE_LABEL}`, "--format", `{{.Name}}\t{{.Label "${PROFILE_LABEL}"}}`]);
+  if (volumes.code === 0) {
+    for (const line of volumes.stdout.split("\n").filter(Boolean)) {
+      const [name, profile] = line.split("\t");
+      rows.push({ profile: profile || "?", store: `volume ${name}`, kind: "volume", mode: null, status: "-", healthy: null, expires: null });
+    }
+  } else log.warn(`volumes not listed: ${docker.failure("docker volume ls", volumes).message}`);
+
+  if (options.json) print(JSON.stringify(rows, null, 2));
+  else if (options.quiet) print(rows.map((r) => r.profile).join("\n"));
+  else if (rows.length === 0) print(`no profiles yet (host stores live in ${hubRoot()}): log in with "docker claudeauth setup"`);
+  else {
+    const table = [["PROFILE", "STORE", "MODE", "STATUS", "EXPIRES"], ...rows.map((r) => [r.profile, r.store, r.mode ?? "-", r.status, r.expires ?? "-"])];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    print(table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join("").trimEnd()).join("\n"));
+    if (rows.some((r) => r.kind === "volume")) print("(a volume's status: docker claudeauth status --volume NAME)");
+  }
+  return 0;
+}
+
+export type ProfileRemoveOptions = { profiles: string[]; volumes: string[]; force: boolean };
+
+export async function removeProfiles(options: ProfileRemoveOptions, docker: Docker): Promise<number> {
+  if (options.profiles.length === 0 && options.volumes.length === 0) throw new UserError("name a profile to remove (or --volume NAME)", 125);
+  const targets = [
+    ...options.profiles.map((name) => {
+      const ref = resolveStore({ profile: validateProfileName(name) });
+      return { what: `profile ${name} (${ref.kind === "dir" ? ref.path : ""})`, profile: name, dir: ref.kind === "dir" ? ref.path : null, volume: null as string | null };
+    }),
+    ...options.volumes.map((volume) => ({ what: `volume ${validateVolumeName(volume)}`, profile: null as string | null, dir: null as string | null, volume })),
+  ];
+  for (const target of targets) {
+    if (target.dir) {
+      if (!fs.existsSync(target.dir)) throw new UserError(`no such profile: ${target.profile} (${target.dir} does not exist)`);
+      if (!looksLikeStore(target.dir)) throw new UserError(`${target.dir} does not look like a claudeauth store (no captures/): not removing it; remove it yourself if you are sure`);
+    }
+  }
+  if (!options.force) {
+    if (!process.stdin.isTTY) throw new UserError(`removing ${targets.map((t) => t.what).join(", ")} deletes the login for good: add --force to confirm`, 125);
+    const answer = await ask(`Remove ${targets.map((t) => t.what).join(", ")}? This deletes the login for good. [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      print("nothing removed");
+      return 1;
+    }
+  }
+  for (const target of targets) {
+    const label = target.profile ? `${PROFILE_LABEL}=${target.profile}` : null;
+    const running = label ? await docker.capture(["ps", "--quiet", "--filter", `label=${label}`]) : null;
+    if (running && running.code === 0 && running.stdout.trim() && !options.force) {
+      throw new UserError(`${target.what} is in use by running containers (${running.stdout.trim().split("\n").length}); stop them first or add --force`);
+    }
+    if (target.dir) {
+      fs.rmSync(target.dir, { recursive: true, force: true });
+      print(`removed ${target.what}`);
+    } else if (target.volume) {
+      await docker.output(["volume", "rm", target.volume], `docker volume rm ${target.volume}`);
+      print(`removed ${target.what}`);
+    }
+  }
+  return 0;
+}
+
+function looksLikeStore(dir: string): boolean {
+  try {
+    const names = fs.readdirSync(dir);
+    return names.length === 0 || names.includes("captures") || names.every((n) => n.startsWith("."));
+  } catch {
+    return false;
+  }
+}
+
+function ask(question: string): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) => rl.question(question, (answer) => {
+    rl.close();
+    resolve(answer);
+  }));
+}

@@ -1,0 +1,102 @@
+import fs from "node:fs";
+import path from "node:path";
+import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
+import { UserError } from "../core/errors";
+import { suggest } from "./analyze";
+import { containerName, type Docker } from "./docker";
+import { requireImage } from "./images";
+import { envFlags, volumeFlags } from "./passthrough";
+import { bindMount, describeStore, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
+import { interactiveFlags, stdio } from "./terminal";
+
+// run: the production image with the store mounted where the entrypoint expects it, a
+// tmpfs for the per-run working copy, the workspace at /workspace, the host user's ids
+// for the workload (so files it writes in the workspace are the user's), the command after
+// "--". No secret is ever on this command line: the entrypoint reads the store.
+
+export const WORK_DIR_IN_CONTAINER = "/run/claudeauth";
+export const WORKSPACE_IN_CONTAINER = "/workspace";
+
+export type RunOptions = {
+  selection: StoreSelection;
+  command: string[];
+  workdir: string | undefined;
+  noWorkspace: boolean;
+  volumes: string[];
+  env: string[];
+  network: string | undefined;
+  image: string | undefined;
+  name: string | undefined;
+  noTty: boolean;
+};
+
+export async function run(options: RunOptions, docker: Docker): Promise<number> {
+  const ref = resolveStore(options.selection);
+  const env = envFlags(options.env, "docker claudeauth run");
+  const volumes = volumeFlags(options.volumes);
+  await requireStore(ref, docker);
+  const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd());
+  const image = await requireImage(docker, "run", options.image);
+  const name = options.name ?? containerName("run", ref.profile);
+  const args = [
+    // Attached and removed on exit: a json-file log on the engine's disk would only be a copy.
+    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    ...interactiveFlags(stdio(), !options.noTty),
+    ...(options.network ? ["--network", options.network] : []),
+    ...runtimeFlags(ref),
+    ...(workspace
+      ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
+      : []),
+    "-e", `CLAUDEAUTH_UID=${process.getuid?.() ?? 0}`,
+    "-e", `CLAUDEAUTH_GID=${process.getgid?.() ?? 0}`,
+    ...env,
+    ...volumes,
+    image,
+    ...options.command,
+  ];
+  const result = await docker.stream(args, { container: name });
+  return result.code;
+}
+
+/** Store mount, working-copy tmpfs and store owner: what every production container gets. */
+export function runtimeFlags(ref: StoreRef): string[] {
+  return [
+    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
+    "--tmpfs", `${WORK_DIR_IN_CONTAINER}:mode=1777`,
+    "-e", `CLAUDEAUTH_WORK_DIR=${WORK_DIR_IN_CONTAINER}`,
+    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
+  ];
+}
+
+/**
+ * The store must exist: Docker would create a missing bind source as root, or a missing
+ * volume empty, and the container would only say "not logged in".
+ */
+export async function requireStore(ref: StoreRef, docker: Docker): Promise<void> {
+  const missing = () => new UserError(`not logged in: profile ${ref.profile} has no store at ${describeStore(ref)}; log in first with "${suggest("setup", ref)}"`);
+  if (ref.kind === "volume") {
+    const result = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
+    if (result.code === 0) return;
+    if (/no such volume/i.test(result.stderr)) throw missing();
+    throw docker.failure(`docker volume inspect ${ref.volume}`, result);
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(ref.path);
+  } catch {
+    throw missing();
+  }
+  if (!stat.isDirectory()) throw new UserError(`the store ${ref.path} is not a directory`);
+}
+
+function checkWorkspace(dir: string): string {
+  const resolved = path.resolve(dir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    throw new UserError(`the workspace ${resolved} does not exist: pass an existing directory with --workdir`, 125);
+  }
+  if (!stat.isDirectory()) throw new UserError(`the workspace ${resolved} is not a directory`, 125);
+  return resolved;
+}

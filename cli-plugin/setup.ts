@@ -1,0 +1,181 @@
+import crypto from "node:crypto";
+import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
+import { UserError } from "../core/errors";
+import { log, print } from "../core/output";
+import { analyze, suggest, type StoreStatus } from "./analyze";
+import { containerName, type Docker } from "./docker";
+import { buildImages } from "./build";
+import { imageExists, imageName } from "./images";
+import { importToken, validateToken } from "./long-lived";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
+import { generationDir, readSnapshot, type Snapshot } from "./snapshot";
+import { renderStatus } from "./format";
+import { interactiveFlags, stdio, TokenScanningRelay } from "./terminal";
+import { envFlags, volumeFlags } from "./passthrough";
+
+// setup: log in once in the setup image; its entrypoint captures the login into the
+// store. Then read the store back and say what was captured (never a token).
+
+export type SetupOptions = {
+  selection: StoreSelection;
+  /** The login command (after --); default: claude, or `claude setup-token` with longLived. */
+  command: string[];
+  noTty: boolean;
+  network: string | undefined;
+  longLived: boolean;
+  tokenStdin: boolean;
+  image: string | undefined;
+  caCert: string | undefined;
+  env: string[];
+  volumes: string[];
+};
+
+export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
+  const ref = resolveStore(options.selection);
+  if (options.tokenStdin) return setupFromStdin(ref, docker);
+
+  const io = stdio();
+  const interactive = io.stdinTty && io.stdoutTty;
+  if (!interactive && !options.noTty && options.command.length === 0) {
+    throw new UserError(
+      `setup needs a terminal for the interactive login: run it in a terminal, or pass --no-tty and a login command after "--"${options.longLived ? ", or use --token-stdin" : ""}`,
+    );
+  }
+  const env = envFlags(options.env);
+  const volumes = volumeFlags(options.volumes);
+  await prepareStore(ref, docker);
+  const image = await ensureSetupImage(docker, options);
+
+  const tty = interactive && !options.noTty;
+  const name = containerName("setup", ref.profile);
+  let command = options.command;
+  if (options.longLived) {
+    if (command.length === 0) command = ["claude", "setup-token"];
+    // Our stdout is a pipe (we read the token from it), so docker does not size the
+    // container's terminal: make it wide, so that the token is printed on one line.
+    if (tty) command = ["sh", "-c", 'stty cols 500 rows 50 2>/dev/null; exec "$@"', "sh", ...command];
+  }
+  const args = [
+    // No json-file log: what the login prints (a long-lived token, too) stays on the terminal.
+    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    ...interactiveFlags(io, !options.noTty),
+    ...(options.network ? ["--network", options.network] : []),
+    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
+    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
+    ...env,
+    ...volumes,
+    image,
+    ...command,
+  ];
+
+  const before = await readSnapshot(ref, docker);
+  if (!options.longLived) log.info(`starting the login in ${image} (profile ${ref.profile}, store ${describeStore(ref)}); exit the CLI when you are logged in`);
+  const relay = options.longLived ? new TokenScanningRelay((text) => process.stdout.write(text)) : null;
+  const result = await docker.stream(args, relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name });
+  relay?.flush();
+
+  if (relay) {
+    const token = relay.token();
+    if (!token) {
+      throw new UserError(
+        `no token found in the output of "${options.command.join(" ") || "claude setup-token"}" (exit code ${result.code}); run claude setup-token yourself and store its token with: ${suggest("setup --token-stdin", ref)}`,
+      );
+    }
+    const generation = await importToken(ref, token, docker, "setup-token");
+    log.info(`captured the long-lived token (capture ${generation})`);
+  }
+
+  if (result.code === 125 && !relay) {
+    // Docker could not start the container (its message is above): nothing ran.
+    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
+    return 125;
+  }
+  const after = await readSnapshot(ref, docker);
+  const status = analyze(after);
+  // Captures are numbered: a higher number than before the session is a capture it made.
+  const fresh = (after.generation ?? 0) > (before.generation ?? 0);
+  const sameLogin = fresh ? loginFingerprint(before) !== null && loginFingerprint(before) === loginFingerprint(after) : result.code === 0;
+  if (status.healthy && !options.longLived && before.generation !== null && sameLogin) {
+    // The setup container starts from the last capture: the same login (an unchanged one is
+    // not captured again). Nothing went wrong, but nothing new happened either.
+    print(`No new login: profile ${ref.profile} keeps its earlier login (capture #${status.capture?.generation}).\n${renderStatus(status, { files: false })}`);
+    return 0;
+  }
+  if (fresh && status.healthy) {
+    print(`Logged in: profile ${ref.profile} is ready.\n${renderStatus(status, { files: false })}`);
+    return 0;
+  }
+  if (fresh) {
+    print(renderStatus(status, { files: false }));
+    return 1;
+  }
+  return reportIncomplete(status, ref, result.code);
+}
+
+/** A digest of the current capture's credentials (null: none), to tell a new login from the old one. */
+function loginFingerprint(snapshot: Snapshot): string | null {
+  if (snapshot.generation === null) return null;
+  const text = snapshot.contents.get(`${generationDir(snapshot.generation)}/${CREDENTIALS_FILE}`);
+  return text === undefined ? null : crypto.createHash("sha256").update(text).digest("hex");
+}
+
+function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: number): number {
+  const code = containerCode !== 0 ? containerCode : 1;
+  if (status.capture && status.state !== "invalid") {
+    log.warn(`the login did not complete; the earlier capture is kept (#${status.capture.generation} from ${status.capture.capturedAt ?? "an unknown time"})`);
+    print(renderStatus(status, { files: false }));
+    return code;
+  }
+  log.error(`the login did not complete: nothing was captured into ${describeStore(ref)}; run "${suggest("setup", ref)}" again and finish the login (/login in claude) before you exit`);
+  return code;
+}
+
+async function setupFromStdin(ref: StoreRef, docker: Docker): Promise<number> {
+  if (process.stdin.isTTY) log.info("paste the token from `claude setup-token`, then press Enter and Ctrl-D");
+  const token = validateToken(await readStdin());
+  const generation = await importToken(ref, token, docker, "token-stdin");
+  log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
+  const status = analyze(await readSnapshot(ref, docker));
+  print(renderStatus(status, { files: false }));
+  return status.healthy ? 0 : 1;
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    process.stdin.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > 64 * 1024) {
+        process.stdin.destroy();
+        reject(new UserError("stdin holds more than 64 KiB: give only the token"));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    process.stdin.on("error", reject);
+  });
+}
+
+export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void> {
+  if (ref.kind === "dir") {
+    ensureStoreDir(ref);
+    return;
+  }
+  const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
+  if (inspect.code === 0) return;
+  if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);
+  await docker.output(["volume", "create", "--label", `${PROFILE_LABEL}=${ref.profile}`, ref.volume], `docker volume create ${ref.volume}`);
+  log.info(`created volume ${ref.volume} for profile ${ref.profile}`);
+}
+
+async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<string> {
+  const image = imageName("setup", options.image);
+  if (await imageExists(docker, image)) return image;
+  if (options.image || process.env.CLAUDEAUTH_SETUP_IMAGE) throw new UserError(`the setup image ${image} does not exist: build or pull it first`);
+  log.info(`the setup image ${image} is missing: building it first`);
+  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: "host", noCache: false, quiet: false });
+  if (code !== 0) throw new UserError(`building ${image} failed (exit code ${code}); behind a TLS-intercepting proxy pass its CA: docker claudeauth build --ca-cert FILE`);
+  return image;
+}

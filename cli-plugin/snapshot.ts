@@ -1,0 +1,160 @@
+import fs from "node:fs";
+import path from "node:path";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE } from "../core/layout";
+import { readRegularFile, UnsafeFileError } from "../core/safe-fs";
+import { errorMessage, UserError } from "../core/errors";
+import type { Docker } from "./docker";
+import { imageExists, imageName, requireImage } from "./images";
+import { describeStore, storeMount, type StoreRef } from "./profile";
+import { parseTar } from "./tar";
+
+// What a store holds, read without changing it: the layout (root, captures/, the current
+// capture) with kinds, modes and owners, and the text of the auth files of the current
+// capture. A host dir is read directly (fast, no Docker); a volume through a throw-away
+// container that tars it (no network, read-only mount).
+
+export type EntryType = "file" | "dir" | "symlink" | "other";
+export type Entry = { path: string; type: EntryType; mode: number; uid: number; gid: number; size: number; mtimeMs: number };
+
+export type Snapshot = {
+  ref: StoreRef;
+  exists: boolean;
+  entries: Entry[];
+  /** Text of the files worth reading, by path relative to the store root. */
+  contents: Map<string, string>;
+  /** Paths that could not be read, with why (permission denied, a symlink, ...). */
+  unreadable: { path: string; problem: string }[];
+  generation: number | null;
+};
+
+/** Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style dir). */
+export const AUTH_FILES = [CREDENTIALS_FILE, CLAUDE_JSON_FILE, LONG_LIVED_TOKEN_FILE, CAPTURE_META_FILE];
+const MAX_BYTES = 16 * 1024 * 1024;
+
+export function generationDir(generation: number): string {
+  return `captures/${String(generation).padStart(8, "0")}`;
+}
+
+export async function readSnapshot(ref: StoreRef, docker: Docker): Promise<Snapshot> {
+  return ref.kind === "dir" ? readHostSnapshot(ref) : readVolumeSnapshot(ref, docker);
+}
+
+export function readHostSnapshot(ref: StoreRef & { kind: "dir" }): Snapshot {
+  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null };
+  const root = ref.path;
+  const rootEntry = lstatEntry(root, ".", snapshot);
+  if (!rootEntry) return snapshot;
+  snapshot.exists = true;
+  if (rootEntry.type !== "dir") return snapshot;
+
+  const top = listDir(root, ".", snapshot);
+  for (const name of top) {
+    const entry = lstatEntry(path.join(root, name), name, snapshot);
+    if (entry && entry.type === "file" && AUTH_FILES.includes(name)) readText(path.join(root, name), name, snapshot);
+  }
+  if (!top.includes("captures")) return snapshot;
+  const capturesDir = path.join(root, "captures");
+  const names = listDir(capturesDir, "captures", snapshot);
+  for (const name of names) lstatEntry(path.join(capturesDir, name), `captures/${name}`, snapshot);
+  const generations = names.filter((name) => GENERATION_NAME.test(name)).map(Number).sort((a, b) => b - a);
+  if (generations.length === 0) return snapshot;
+  snapshot.generation = generations[0]!;
+  const relative = generationDir(snapshot.generation);
+  for (const name of listDir(path.join(root, relative), relative, snapshot)) {
+    const entry = lstatEntry(path.join(root, relative, name), `${relative}/${name}`, snapshot);
+    if (!entry) continue;
+    if (entry.type === "file" && AUTH_FILES.includes(name)) readText(path.join(root, relative, name), `${relative}/${name}`, snapshot);
+    if (entry.type === "dir") {
+      for (const child of listDir(path.join(root, relative, name), `${relative}/${name}`, snapshot)) {
+        lstatEntry(path.join(root, relative, name, child), `${relative}/${name}/${child}`, snapshot);
+      }
+    }
+  }
+  return snapshot;
+}
+
+function lstatEntry(file: string, relative: string, snapshot: Snapshot): Entry | null {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") snapshot.unreadable.push({ path: relative, problem: describeError(error) });
+    return null;
+  }
+  const entry: Entry = {
+    path: relative,
+    type: stat.isFile() ? "file" : stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "symlink" : "other",
+    mode: stat.mode & 0o7777,
+    uid: stat.uid,
+    gid: stat.gid,
+    size: stat.size,
+    mtimeMs: stat.mtimeMs,
+  };
+  snapshot.entries.push(entry);
+  return entry;
+}
+
+function listDir(dir: string, relative: string, snapshot: Snapshot): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch (error) {
+    snapshot.unreadable.push({ path: relative, problem: describeError(error) });
+    return [];
+  }
+}
+
+function readText(file: string, relative: string, snapshot: Snapshot): void {
+  try {
+    snapshot.contents.set(relative, readRegularFile(file, MAX_BYTES).toString("utf8"));
+  } catch (error) {
+    snapshot.unreadable.push({ path: relative, problem: error instanceof UnsafeFileError ? error.message : describeError(error) });
+  }
+}
+
+function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return errorMessage(error);
+}
+
+// Lists the root, captures/ and the newest capture (two levels), NUL-separated, into tar.
+const VOLUME_SCRIPT = `cd /store || exit 3
+g=$(ls -1 captures 2>/dev/null | grep -E '^[0-9]{8}$' | sort | tail -n 1)
+{ find . -maxdepth 1 -print0
+  [ -d captures ] && find captures -mindepth 1 -maxdepth 1 -print0
+  [ -n "$g" ] && find "captures/$g" -mindepth 1 -maxdepth 2 -print0
+} | tar --numeric-owner --no-recursion --null -T - -cf -`;
+
+export async function readVolumeSnapshot(ref: StoreRef & { kind: "volume" }, docker: Docker): Promise<Snapshot> {
+  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null };
+  const listed = await docker.capture(["volume", "ls", "--quiet", "--filter", `name=^${ref.volume}$`]);
+  if (listed.code !== 0) throw docker.failure("docker volume ls", listed);
+  if (!listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume)) return snapshot;
+
+  const image = await anyImage(docker);
+  const args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--mount", storeMount(ref, "/store", true), "--entrypoint", "/bin/sh", image, "-c", VOLUME_SCRIPT];
+  const archive = await docker.captureBuffer(args);
+  if (archive.code !== 0) throw new UserError(`cannot read ${describeStore(ref)}: ${archive.stderr.trim().split("\n")[0] || `exit code ${archive.code}`}`);
+  snapshot.exists = true;
+  for (const entry of parseTar(archive.stdout)) {
+    snapshot.entries.push({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtimeMs: entry.mtimeMs });
+    const base = entry.path.split("/").pop()!;
+    const inCapture = /^captures\/\d{8}\/[^/]+$/.test(entry.path) || !entry.path.includes("/");
+    if (entry.type === "file" && inCapture && AUTH_FILES.includes(base)) snapshot.contents.set(entry.path, entry.data.toString("utf8"));
+  }
+  const generations = snapshot.entries
+    .map((e) => /^captures\/(\d{8})$/.exec(e.path))
+    .filter((m): m is RegExpExecArray => m !== null && snapshot.entries.some((e) => e.path === m[0] && e.type === "dir"))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  snapshot.generation = generations[0] ?? null;
+  return snapshot;
+}
+
+/** Either image will do to look into a volume (both have sh, find and tar). */
+async function anyImage(docker: Docker): Promise<string> {
+  const setup = imageName("setup");
+  if (!(await imageExists(docker, imageName("run"))) && (await imageExists(docker, setup))) return setup;
+  return requireImage(docker, "run");
+}

@@ -1,0 +1,86 @@
+import { UserError } from "../core/errors";
+import type { Docker } from "./docker";
+import type { Invocation } from "./invocation";
+import type { StoreSelection } from "./profile";
+
+// A command, declared once: yargs parses from it, help and completion render from it.
+
+export type OptionSpec = {
+  name: string;
+  short?: string;
+  type: "string" | "boolean";
+  array?: boolean;
+  /** Shown after the flag in help: "string", "list", "duration", ... */
+  placeholder?: string;
+  description: string;
+  default?: string | boolean;
+  /** Values offered by completion: profile names, a fixed list, or files (the shell's own). */
+  complete?: "profiles" | "files" | readonly string[];
+  hidden?: boolean;
+};
+
+export type Args = Record<string, unknown> & { _: (string | number)[]; "--"?: (string | number)[] };
+
+export type Context = { docker: Docker; invocation: Invocation };
+
+export type CommandSpec = {
+  /** ["status"], or ["profile", "ls"] under a management command. */
+  path: string[];
+  aliases?: string[];
+  /** What follows the command in "Usage:", e.g. "[OPTIONS] [-- COMMAND [ARG...]]". */
+  usage: string;
+  summary: string;
+  description?: string;
+  options: OptionSpec[];
+  /** Positional arguments allowed (besides the command after --). */
+  positionals?: { min: number; max: number; completeProfiles?: boolean };
+  /** Takes a command after `--`. */
+  passthrough?: boolean;
+  examples?: string[];
+  run(args: Args, context: Context): Promise<number>;
+};
+
+export type GroupSpec = { name: string; summary: string; commands: CommandSpec[] };
+
+export class UsageError extends UserError {
+  constructor(message: string, readonly helpCommand = "docker claudeauth") {
+    super(`${message} (see '${helpCommand} --help')`, 125);
+  }
+}
+
+// Options shared by every command that works on a store.
+export const STORE_OPTIONS: OptionSpec[] = [
+  { name: "profile", type: "string", placeholder: "string", description: 'Profile (store) to use (default "default")', complete: "profiles" },
+  { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE)", complete: "files" },
+  { name: "volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
+];
+
+/** Options that may come before the command: `docker claudeauth --profile x status`. */
+export const LEADING_OPTIONS = STORE_OPTIONS;
+
+export function stringArg(args: Args, name: string): string | undefined {
+  const value = args[name];
+  if (Array.isArray(value)) return value.length ? String(value[value.length - 1]) : undefined;
+  return value === undefined || value === null || value === "" ? undefined : String(value);
+}
+
+export function arrayArg(args: Args, name: string): string[] {
+  const value = args[name];
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export function boolArg(args: Args, name: string): boolean {
+  return args[name] === true;
+}
+
+/** The store flags; an explicitly empty --profile "" stays empty, so that it is refused. */
+export function storeSelection(args: Args): StoreSelection {
+  const profile = args.profile;
+  const given = Array.isArray(profile) ? profile[profile.length - 1] : profile;
+  return { profile: given === undefined ? undefined : String(given), store: stringArg(args, "store"), volume: stringArg(args, "volume") };
+}
+
+export function passthroughCommand(args: Args): string[] {
+  return (args["--"] ?? []).map(String);
+}

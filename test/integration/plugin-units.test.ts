@@ -1,0 +1,145 @@
+// The plugin's pure parts, imported directly: argv as docker hands it over, the verdicts of
+// `test`, the redacting relay of setup --long-lived, the tar reader behind volume stores.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseInvocation } from "../../cli-plugin/invocation";
+import { classify } from "../../cli-plugin/check";
+import { TokenScanningRelay } from "../../cli-plugin/terminal";
+import { parseTar } from "../../cli-plugin/tar";
+import { resolveCommand } from "../../cli-plugin/cli";
+import { complete } from "../../cli-plugin/completion";
+import { resolveStore, storeMount } from "../../cli-plugin/profile";
+import { envFlags } from "../../cli-plugin/passthrough";
+
+describe("argv as docker passes it", () => {
+  it.each([
+    [["claudeauth", "status"], [], ["status"], true],
+    [["--context", "prod", "-D", "claudeauth", "run", "--", "claude"], ["--context", "prod", "-D"], ["run", "--", "claude"], true],
+    [["-H", "unix:///x.sock", "--tlsverify", "--tlscacert=/ca.pem", "claudeauth", "doctor"], ["-H", "unix:///x.sock", "--tlsverify", "--tlscacert=/ca.pem"], ["doctor"], true],
+    [["--config", "/cfg", "-l", "debug", "claudeauth", "version"], ["--config", "/cfg", "-l", "debug"], ["version"], true],
+    [["-cprod", "claudeauth", "status"], ["-cprod"], ["status"], true],
+    [["status", "--profile", "x"], [], ["status", "--profile", "x"], false],
+  ])("%j", (argv, dockerArgs, args, viaDocker) => {
+    const invocation = parseInvocation(argv);
+    expect(invocation).toMatchObject({ kind: "command", dockerArgs, args, viaDocker });
+  });
+
+  it("help claudeauth and __complete", () => {
+    expect(parseInvocation(["help", "claudeauth"])).toMatchObject({ kind: "help", args: [] });
+    expect(parseInvocation(["__complete", "claudeauth", "status", "--pro"])).toMatchObject({ kind: "complete", args: ["status", "--pro"] });
+    expect(parseInvocation(["--config", "/c", "claudeauth"]).configDir).toBe("/c");
+  });
+
+  it("options before the command move after it; groups and aliases resolve", () => {
+    expect(resolveCommand(["--profile", "p", "status", "--json"])).toMatchObject({ kind: "command", command: { path: ["status"] }, args: ["--profile", "p", "--json"] });
+    expect(resolveCommand(["profile", "list"])).toMatchObject({ kind: "command", command: { path: ["profile", "ls"] } });
+    expect(resolveCommand(["login"])).toMatchObject({ kind: "command", command: { path: ["setup"] } });
+    expect(resolveCommand(["profile"])).toMatchObject({ kind: "group" });
+    expect(resolveCommand(["nope"])).toMatchObject({ kind: "unknown", word: "nope" });
+  });
+
+  it("completion of flag values from fixed lists", () => {
+    expect(complete(["build", "--only", ""])).toEqual(["setup", "run", ":4"]);
+    expect(complete(["version", "--format", "j"])).toEqual(["json", ":4"]);
+    expect(complete(["run", "--", ""])).toEqual([":0"]);
+  });
+});
+
+describe("store locations", () => {
+  it("host dir: --store, else $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE; volume by name", () => {
+    expect(resolveStore({ profile: "a", store: "/x/y" })).toMatchObject({ kind: "dir", path: "/x/y", source: "--store" });
+    expect(resolveStore({ profile: "a" }, { CLAUDE_HUB_DIR: "/hub" })).toMatchObject({ kind: "dir", path: "/hub/a", source: "CLAUDE_HUB_DIR" });
+    expect(resolveStore({}, {})).toMatchObject({ kind: "dir", path: path.join(os.homedir(), ".claude-hub", "default"), source: "default" });
+    expect(resolveStore({ volume: "vol-1" })).toMatchObject({ kind: "volume", volume: "vol-1", profile: "default" });
+    expect(() => resolveStore({ volume: "../x" })).toThrow(/invalid volume name/);
+  });
+
+  it("--mount quotes a path with a comma", () => {
+    expect(storeMount({ kind: "dir", profile: "p", path: "/a,b/c", source: "--store" }, "/store")).toBe('type=bind,"source=/a,b/c",target=/store');
+    expect(storeMount({ kind: "volume", profile: "p", volume: "v" }, "/store", true)).toBe("type=volume,source=v,target=/store,readonly");
+  });
+
+  it("-e NAME=VALUE with a token is refused; -e NAME passes", () => {
+    expect(envFlags(["HTTPS_PROXY=http://p:3128", "TOKEN"])).toEqual(["-e", "HTTPS_PROXY=http://p:3128", "-e", "TOKEN"]);
+    expect(() => envFlags([`X=sk-ant-oat01-${"a".repeat(20)}`])).toThrow(/holds a token/);
+    expect(() => envFlags(["1BAD=x"])).toThrow(/invalid environment variable/);
+  });
+});
+
+describe("test verdicts", () => {
+  const ref = { kind: "dir" as const, profile: "default", path: "/s", source: "default" as const };
+  const base = { code: 1, timedOut: false, stderr: "", ms: 1500, ref, timeoutMs: 90_000 };
+  const result = (fields: Record<string, unknown>) => JSON.stringify({ type: "result", subtype: "success", ...fields });
+
+  it.each([
+    [result({ is_error: false, result: "ok" }), "", 0, "ok"],
+    [result({ is_error: true, api_error_status: 401, result: "Invalid bearer token" }), "", 1, "token-rejected"],
+    [result({ is_error: true, api_error_status: null, result: "Not logged in · Please run /login" }), "", 1, "not-logged-in"],
+    [result({ is_error: true, api_error_status: null, result: "API Error: Unable to connect to API (ConnectionRefused)" }), "", 1, "network"],
+    ["", 'claudeauth: error: not logged in: the store at /var/lib/claudeauth/store holds no capture; run "docker claudeauth setup" first', 1, "not-logged-in"],
+    ["", "claudeauth: error: the token endpoint rejected the store's refresh token (invalid_grant): log in again", 1, "token-rejected"],
+    ["", "docker: Error response from daemon: network foo not found.", 125, "error"],
+    [result({ is_error: true, result: "something odd" }), "", 1, "error"],
+  ])("%s %s → %s/%s", (stdout, stderr, code, expected) => {
+    expect(classify({ ...base, stdout, stderr, code }).result).toBe(expected);
+  });
+
+  it("a timeout is a network problem", () => {
+    const verdict = classify({ ...base, stdout: "", timedOut: true, code: 137 });
+    expect(verdict).toMatchObject({ result: "network", detail: "no answer within 1m 30s" });
+  });
+});
+
+describe("the relay of setup --long-lived", () => {
+  it("catches a token split across chunks and in escape sequences; never passes it on", async () => {
+    const token = `sk-ant-oat01-${"Z".repeat(50)}-end`;
+    let shown = "";
+    const relay = new TokenScanningRelay((text) => (shown += text));
+    const text = `Your OAuth token:\r\n\x1b[1m${token}\x1b[22m\r\nStore it.\r\n`;
+    for (let i = 0; i < text.length; i += 7) relay.push(Buffer.from(text.slice(i, i + 7)));
+    relay.flush();
+    expect(relay.token()).toBe(token);
+    expect(shown).not.toContain("ZZZZZZZZ");
+    expect(shown).toContain("sk-ant-oat01-[REDACTED]");
+    expect(shown).toContain("Store it.");
+  });
+
+  it("passes ordinary output through at once, keeping only a possible token start", () => {
+    let shown = "";
+    const relay = new TokenScanningRelay((text) => (shown += text));
+    relay.push(Buffer.from("Paste code here if prompted > "));
+    expect(shown).toBe("Paste code here if prompted > ");
+    relay.push(Buffer.from("yes sk-an"));
+    expect(shown).toBe("Paste code here if prompted > yes ");
+    relay.flush();
+    expect(shown).toBe("Paste code here if prompted > yes sk-an");
+    expect(relay.token()).toBeNull();
+  });
+});
+
+describe("tar reader", () => {
+  it("reads names, kinds, modes, owners and contents as GNU tar writes them", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-tar-"));
+    try {
+      fs.mkdirSync(path.join(dir, "captures/00000001"), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(dir, "captures/00000001/.credentials.json"), '{"a":1}', { mode: 0o600 });
+      fs.symlinkSync("/etc/passwd", path.join(dir, "captures/link"));
+      const long = "x".repeat(120);
+      fs.writeFileSync(path.join(dir, long), "long name");
+      const archive = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
+      const entries = parseTar(archive);
+      const byPath = Object.fromEntries(entries.map((e) => [e.path, e]));
+      expect(byPath["captures/00000001"]).toMatchObject({ type: "dir", mode: 0o700 });
+      expect(byPath["captures/00000001/.credentials.json"]).toMatchObject({ type: "file", mode: 0o600, uid: process.getuid!(), size: 7 });
+      expect(byPath["captures/00000001/.credentials.json"]!.data.toString()).toBe('{"a":1}');
+      expect(byPath["captures/link"]).toMatchObject({ type: "symlink" });
+      expect(byPath[long]!.data.toString()).toBe("long name");
+      expect(byPath["."]).toMatchObject({ type: "dir" });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
