@@ -47,8 +47,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
     ...(workspace
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
       : []),
-    "-e", `CLAUDEAUTH_UID=${process.getuid?.() ?? 0}`,
-    "-e", `CLAUDEAUTH_GID=${process.getgid?.() ?? 0}`,
+    ...hostUserFlags(),
     ...env,
     ...volumes,
     image,
@@ -56,6 +55,15 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   ];
   const result = await docker.stream(args, { container: name });
   return result.code;
+}
+
+/**
+ * The workload runs with the host user's ids, so files it writes in the workspace are the
+ * user's. Never as root: a root workload could read the store; root keeps the image's user.
+ */
+function hostUserFlags(): string[] {
+  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
+  return uid === 0 ? [] : ["-e", `CLAUDEAUTH_UID=${uid}`, "-e", `CLAUDEAUTH_GID=${gid}`];
 }
 
 /** Store mount, working-copy tmpfs and store owner: what every production container gets. */

@@ -13,8 +13,10 @@ export type Lock = { release(): void; heartbeat(): void };
 
 export class LockTimeoutError extends Error {}
 
+const DEFAULT_STALE_MS = 30_000;
+
 export async function acquireLock(lockDir: string, options: LockOptions = {}): Promise<Lock> {
-  const { timeoutMs = 30_000, staleMs = 30_000, pollMs = 15 } = options;
+  const { timeoutMs = 60_000, staleMs = DEFAULT_STALE_MS, pollMs = 15 } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (tryMkdir(lockDir)) return holding(lockDir);
@@ -25,11 +27,15 @@ export async function acquireLock(lockDir: string, options: LockOptions = {}): P
   }
 }
 
+/** Runs fn holding the lock, with a heartbeat so a slow holder (a refresh on a loaded machine) never looks stale. */
 export async function withLock<T>(lockDir: string, fn: (lock: Lock) => T | Promise<T>, options?: LockOptions): Promise<T> {
   const lock = await acquireLock(lockDir, options);
+  const heartbeat = setInterval(() => lock.heartbeat(), (options?.staleMs ?? DEFAULT_STALE_MS) / 4);
+  heartbeat.unref();
   try {
     return await fn(lock);
   } finally {
+    clearInterval(heartbeat);
     lock.release();
   }
 }

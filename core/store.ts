@@ -3,7 +3,7 @@ import path from "node:path";
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, generationName } from "./layout";
 import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile } from "./credentials";
 import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, writeNewFile, type Owner } from "./safe-fs";
-import { acquireLock, type LockOptions } from "./lock";
+import { withLock, type LockOptions } from "./lock";
 import { copyEntry } from "./safe-copy";
 import { registerSecret } from "./redact";
 import { UserError, errorMessage } from "./errors";
@@ -118,16 +118,17 @@ export class Store {
     options: { expectedGeneration?: number | null; lock?: LockOptions } = {},
   ): Promise<Capture> {
     this.ensure();
-    const lock = await acquireLock(this.lockDir, options.lock);
-    try {
-      const current = this.currentGeneration();
-      if (options.expectedGeneration !== undefined && options.expectedGeneration !== current) {
-        throw new ConflictError(`the store moved from capture ${options.expectedGeneration} to ${current}`);
-      }
-      return this.commitLocked(fill, meta, current);
-    } finally {
-      lock.release();
-    }
+    return withLock(
+      this.lockDir,
+      () => {
+        const current = this.currentGeneration();
+        if (options.expectedGeneration !== undefined && options.expectedGeneration !== current) {
+          throw new ConflictError(`the store moved from capture ${options.expectedGeneration} to ${current}`);
+        }
+        return this.commitLocked(fill, meta, current);
+      },
+      options.lock,
+    );
   }
 
   /**

@@ -16,6 +16,8 @@ export type TokenEndpoint = { tokenUrl: string; clientId: string; scope: string 
 
 export class RefreshRejectedError extends UserError {}
 
+const STILL_USABLE_MS = 60_000;
+
 export function needsRefresh(capture: Capture, marginMs: number, now = Date.now()): boolean {
   const oauth = capture.credentials?.claudeAiOauth;
   return Boolean(oauth?.refreshToken) && oauth!.expiresAt - now <= marginMs;
@@ -26,7 +28,10 @@ export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginM
   if (!before || !needsRefresh(before, marginMs)) return before;
   return withLock(store.lockDir, async () => {
     const current = store.readCurrent()!;
-    if (!needsRefresh(current, marginMs)) return current;
+    // Someone refreshed while we waited for the lock: take their token unless it is nearly
+    // gone too (tokens that live shorter than the margin would otherwise rotate on every run).
+    const tookTheirs = current.generation !== before.generation && !needsRefresh(current, Math.min(marginMs, STILL_USABLE_MS));
+    if (tookTheirs || !needsRefresh(current, marginMs)) return current;
     const tokens = await spendRefreshToken(current.credentials!.claudeAiOauth, endpoint);
     const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
     return store.commitLocked((draft) => {

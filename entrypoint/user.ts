@@ -13,6 +13,9 @@ export function resolveUser(nameOrUid: string, overrides: { uid?: number | undef
   // An override uid (the host user's, so files in a mounted workspace get the right owner)
   // keeps the user's home but loses its name and groups.
   const uid = overrides.uid ?? base.uid;
+  if (uid === 0) {
+    throw new UserError("refusing to run the workload as root: it could read and spend the store's refresh token; set CLAUDEAUTH_USER / CLAUDEAUTH_UID to a non-root user");
+  }
   const gid = overrides.gid ?? (overrides.uid !== undefined && overrides.uid !== base.uid ? uid : base.gid);
   return { name: base.name, uid, gid, home: base.home, known: Boolean(entry) && uid === base.uid };
 }

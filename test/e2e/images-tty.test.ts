@@ -115,7 +115,7 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     expect(final).toMatch(/No new login: profile default keeps its earlier login/);
     expect(code).toBe(0);
     const capture = new Store(store).readCurrent()!;
-    expect(capture.generation).toBeGreaterThan(generation);
+    expect(capture.generation, "the session (the CLI updates ~/.claude.json as it starts) left a new capture").toBeGreaterThan(generation);
     expect(capture.credentials).toEqual(credentials);
     expect(await containersOf(store)).toBe("");
   });

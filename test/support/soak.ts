@@ -10,8 +10,8 @@ import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { Store } from "../../core/store";
 import { serializeJson } from "../../core/credentials";
 import { containsTokenShape } from "../../core/redact";
+import { pluginBinary } from "./images";
 
-export const PLUGIN = path.resolve(__dirname, "../../dist/docker-claudeauth");
 const CA_IN_CONTAINER = "/etc/claudeauth-test/fake-ca.pem";
 const CLAUDE_PROMPT = ["claude", "-p", "hi", "--no-session-persistence", "--output-format", "json"];
 
@@ -51,6 +51,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         result.runs++;
         if (run.exitCode === 0 && isSuccess(run.stdout)) result.ok++;
         if (/not logged in/i.test(output)) result.notLoggedIn++;
+        if (process.env.SOAK_DEBUG && run.exitCode !== 0) console.error(`run ${result.runs} exit ${run.exitCode}: ${output.slice(-600)}`);
         if (containsTokenShape(output)) result.tokenLeaks++;
         if (options.design === "claudeauth" && !storeIsValid(store)) result.storeInvalidAfterRun++;
       }
@@ -92,7 +93,7 @@ function fakeEndpointArgs(fake: FakeAnthropic): string[] {
 }
 
 function runOurs(store: string, fake: FakeAnthropic, image: string) {
-  return execa(PLUGIN, ["run", "--store", store, "--image", image, ...fakeEndpointArgs(fake), "--", ...CLAUDE_PROMPT], { reject: false, stdin: "ignore" });
+  return execa(pluginBinary(), ["run", "--store", store, "--image", image, "--no-workspace", ...fakeEndpointArgs(fake), "--", ...CLAUDE_PROMPT], { reject: false, stdin: "ignore" });
 }
 
 function runSeed(frozen: string, fake: FakeAnthropic, image: string) {
