@@ -3,11 +3,17 @@
 # and prints their figures; BENCHMARKS.md records a run and the command. Needs root.
 #   bash bench/run.sh                      all: working-copy, start, metadata, faults
 #   bash bench/run.sh start metadata       just those
-# The image benchmarks (bench/images.bench.mjs) and the soak (bench/soak.bench.ts) need a
-# Docker engine and run separately.
+# With a Docker engine: `bash bench/run.sh all` also runs the plugin, image and soak benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x dist/claudeauth-entrypoint ] || [ ! -x dist/docker-claudeauth ]; then
   npm run --silent build
 fi
-exec node bench/entrypoint.bench.mjs "$@"
+if [ "${1:-}" = all ]; then
+  node bench/entrypoint.bench.mjs
+  node bench/plugin.bench.mjs
+  node bench/images.bench.mjs
+  npx vitest run --config bench/vitest.config.mts bench/soak.bench.ts
+else
+  exec node bench/entrypoint.bench.mjs "$@"
+fi

@@ -30,14 +30,18 @@ export class HomeCapturer {
     private readonly configDir?: string,
   ) {}
 
-  /** Captures if the auth state differs from what this capturer last stored (or always, with `force`). */
-  async capture(reason: string, force = false): Promise<CaptureOutcome> {
+  /**
+   * Captures if the auth state differs from what this capturer last stored (or always, with
+   * `force`). `quiet` keeps it off a terminal the login's full-screen UI is using.
+   */
+  async capture(reason: string, { force = false, quiet = false } = {}): Promise<CaptureOutcome> {
     const paths = cliPaths(this.home, this.configDir);
     // A config dir swapped for a symlink during the login would make root read its target.
     const read: AuthFiles = lstatOrNull(paths.configDir)?.isSymbolicLink()
       ? { status: "invalid", problem: `${describe(paths.configDir, this.home)} is a symlink (not followed)` }
       : readAuthFiles(paths.credentials, paths.claudeJson);
     if (read.status !== "ok") {
+      if (quiet) return read.status === "invalid" ? { status: "invalid", problem: read.problem } : { status: "no-credentials" };
       if (read.status === "invalid" && read.problem !== this.lastProblem) {
         log.warn(`not captured (${reason}): ${describe(paths.credentials, this.home)}: ${read.problem}; the earlier capture is kept — finish the login (/login in claude) and exit`);
       }
@@ -60,7 +64,7 @@ export class HomeCapturer {
       { source: "setup", mode: "oauth" },
     );
     this.lastDigest = read.digest;
-    log.info(`captured login state into the store (${reason}, capture ${capture.generation})`);
+    if (!quiet) log.info(`captured login state into the store (${reason}, capture ${capture.generation})`);
     return { status: "captured", generation: capture.generation };
   }
 }

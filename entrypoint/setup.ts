@@ -31,7 +31,9 @@ export async function setupMode(options: Options): Promise<number> {
 
   const capturer = new HomeCapturer(store, user.home, configDir);
   const captures = serialQueue();
-  const captureSoon = (reason: string, force = false) => captures.push(() => capturer.capture(reason, force)).catch(reportFailure);
+  const quiet = Boolean(process.stderr.isTTY); // the login's UI owns the terminal until it exits
+  const captureSoon = (reason: string, force = false) =>
+    captures.push(() => capturer.capture(reason, { force, quiet: quiet && !force })).catch(reportFailure);
   const watcher = watchFiles([paths.credentials, paths.claudeJson], () => void captureSoon("credentials changed"));
 
   const workload = startWorkload(options.command, user, env);
@@ -40,7 +42,9 @@ export async function setupMode(options: Options): Promise<number> {
   stopRelay();
   watcher.stop();
   await captures.idle();
-  await captureSoon("login command exited", true);
+  const final = await captureSoon("login command exited", true);
+  // The command succeeded but left no usable login: say so through the exit code too.
+  if (outcome.code === 0 && (!final || final.status === "invalid")) return 1;
   return outcome.code;
 }
 

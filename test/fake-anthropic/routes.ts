@@ -229,6 +229,8 @@ export function route(req: FakeRequest, ctx: RouteContext): FakeReply {
   if (m === 'GET' && p === '/api/oauth/claude_cli/roles') {
     return authed(req, ctx, () => ({ organization_role: 'admin', workspace_role: null, organization_name: ctx.account.organizationName }));
   }
+  // Connectivity probes the interactive CLI makes before its first screen.
+  if (m === 'GET' && (p === '/api/hello' || p === '/v1/oauth/hello')) return json(200, { message: 'hello' });
   return notFound(req);
 }
 

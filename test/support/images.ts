@@ -161,9 +161,14 @@ export function pluginDockerConfig(): string {
   fs.mkdirSync(path.join(dir, "cli-plugins"), { mode: 0o755 });
   fs.symlinkSync(pluginBinary(), path.join(dir, "cli-plugins", "docker-claudeauth"));
   fs.writeFileSync(path.join(dir, "config.json"), "{}\n", { mode: 0o644 });
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   dockerConfig = dir;
   return dir;
+}
+
+/** Removes the DOCKER_CONFIG and the host user's home made for this test file (call in afterAll). */
+export function removePluginDirs(): void {
+  for (const dir of [dockerConfig, hostHome]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  dockerConfig = hostHome = null;
 }
 
 /** A directory owned by HOST_USER (0755): its home, or a parent the plugin may create stores in. */
@@ -177,9 +182,7 @@ export function hostUserDir(prefix: string): string {
 function hostUserHome(): string {
   if (hostHome && fs.existsSync(hostHome)) return hostHome;
   hostHome = hostUserDir("home");
-  const home = hostHome;
-  process.once("exit", () => fs.rmSync(home, { recursive: true, force: true }));
-  return home;
+  return hostHome;
 }
 
 /** argv that runs `command` as HOST_USER, with the engine socket's group (as a member of the docker group). */
@@ -216,8 +219,12 @@ export function containerName(what: string): string {
   return `${PREFIX}-${what}-${++counter}`;
 }
 
-/** Removes every container this process named, plus any that mount one of `sources` (containers the plugin named). */
+/**
+ * Removes every container this process named, plus any that mount one of `sources`
+ * (containers the plugin named), and the plugin's DOCKER_CONFIG and home: a test file's afterAll.
+ */
 export async function removeContainers(sources: string[] = []): Promise<void> {
+  removePluginDirs();
   const filters = [["--filter", `name=${PREFIX}`], ...sources.map((source) => ["--filter", `volume=${source}`])];
   const ids = new Set<string>();
   for (const filter of filters) {

@@ -99,6 +99,19 @@ describe("Store.commit", () => {
     expect(store.readCurrent()!.meta.mode).toBe("long-lived");
   });
 
+  it("does not store an unchanged login again: an identical draft leaves the current capture (and the kept history) alone", async () => {
+    const store = newStore();
+    const a = credentialsText("same");
+    await store.commit(fillWith({ ".credentials.json": credentialsText("older") }), meta);
+    const first = await store.commit(fillWith({ ".credentials.json": a, "CLAUDE.md": "x" }), meta);
+    const before = snapshotTree(store.root);
+    const again = await store.commit(fillWith({ ".credentials.json": a, "CLAUDE.md": "x" }), meta);
+    expect(again.generation).toBe(first.generation);
+    expect(snapshotTree(store.root)).toEqual(before);
+    const changed = await store.commit(fillWith({ ".credentials.json": a, "CLAUDE.md": "y" }), meta);
+    expect(changed.generation).toBe(first.generation + 1);
+  });
+
   it("keeps the last three captures and removes older ones", async () => {
     const store = newStore();
     for (let i = 1; i <= 6; i++) await store.commit(fillWith({ ".credentials.json": credentialsText(`g${i}`) }), meta);

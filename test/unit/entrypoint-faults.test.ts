@@ -152,7 +152,7 @@ async function killTrial(index: number, delayMs: number | null): Promise<TrialRe
     if (again.status !== 0) problems.push(`follow-up setup exited ${again.status}: ${again.stderr.trim()}`);
     if (containsTokenShape(again.stdout + again.stderr)) problems.push("a token appeared in the follow-up's output");
   } else {
-    const again = await new HomeCapturer(new Store(store, STORE_OWNER), home).capture("follow-up", true);
+    const again = await new HomeCapturer(new Store(store, STORE_OWNER), home).capture("follow-up", { force: true });
     if (again.status !== "captured") problems.push(`follow-up capture: ${JSON.stringify(again)}`);
   }
   const followUpMs = performance.now() - started;

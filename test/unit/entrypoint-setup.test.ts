@@ -62,7 +62,9 @@ describe.runIf(canRunEntrypointTests())("setup mode: when the login is captured"
     const result = checked(await handle.result);
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/^claudeauth: captured login state into the store \(credentials changed, capture 1\)$/m);
-    expect(result.stderr).toMatch(/^claudeauth: captured login state into the store \(login command exited, capture 2\)$/m);
+    // The capture on exit finds the same login: it is not stored a second time.
+    expect(result.stderr).toMatch(/^claudeauth: captured login state into the store \(login command exited, capture 1\)$/m);
+    expect(currentCapture(store)!.generation).toBe(1);
     expect(currentCredentialsText(store)).toBe(b);
     expect(fs.readdirSync(home).includes(".claude")).toBe(true);
   });
