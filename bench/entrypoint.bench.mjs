@@ -319,7 +319,7 @@ async function benchFaults(scratch) {
       let stderr = "";
       child.stderr.on("data", (c) => (stderr += c));
       const timer = killAfterMs === null ? null : setTimeout(() => child.kill(signal), killAfterMs);
-      const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const watchdog = setTimeout(() => child.kill("SIGKILL"), 60_000); // > the lock's 30 s stale time (a reused pid)
       child.on("exit", (code, sig) => {
         if (timer) clearTimeout(timer);
         clearTimeout(watchdog);

@@ -90,6 +90,24 @@ function judge(store: string): { outcome: Outcome; detail: string } {
   return { outcome: "B", detail: "" };
 }
 
+/** Whether the store lock is held in the name of a process that exists (the entrypoint was killed: a reused pid). */
+function lockOwnerAlive(store: string): boolean {
+  let owner: string;
+  try {
+    owner = fs.readFileSync(path.join(store, ".lock", "owner"), "utf8");
+  } catch {
+    return false;
+  }
+  const pid = Number(/^\S+ (\d+) /.exec(owner)?.[1]);
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function pool<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
@@ -143,6 +161,10 @@ async function killTrial(index: number, delayMs: number | null): Promise<TrialRe
   if (outcome === "invalid") problems.push(`store invalid: ${detail}`);
   const midCommit = fs.readdirSync(path.join(store, "captures")).some((name) => name.startsWith(".tmp-")) || fs.existsSync(path.join(store, ".lock"));
 
+  // A killed holder's pid may already belong to another process (pid_max is 32768 on a busy
+  // machine): the lock then looks held until it goes stale (30 s), by design.
+  const pidReused = lockOwnerAlive(store);
+
   // A following normal capture succeeds, and leftovers (temp dirs, a dead holder's lock) do
   // not hold it up for long. Mostly in-process (the same capture code), every twentieth time
   // with the compiled binary.
@@ -156,7 +178,7 @@ async function killTrial(index: number, delayMs: number | null): Promise<TrialRe
     if (again.status !== "captured") problems.push(`follow-up capture: ${JSON.stringify(again)}`);
   }
   const followUpMs = performance.now() - started;
-  if (followUpMs > 20_000) problems.push(`follow-up capture took ${Math.round(followUpMs)} ms`);
+  if (followUpMs > (pidReused ? 40_000 : 20_000)) problems.push(`follow-up capture took ${Math.round(followUpMs)} ms`);
   if (judge(store).outcome !== "B") problems.push("the follow-up capture did not make B current");
   const leftovers = fs.readdirSync(path.join(store, "captures")).filter((name) => name.startsWith(".tmp-"));
   if (leftovers.length) problems.push(`temp dirs left after the follow-up: ${leftovers.join(", ")}`);
@@ -228,10 +250,10 @@ describe.runIf(canRunEntrypointTests())("bad inputs: the store keeps what it had
     ["invalid JSON", () => "{'claudeAiOauth': 1}", /not valid JSON/],
     ["of the wrong shape", () => JSON.stringify({ claudeAiOauth: { accessToken: ["x"], expiresAt: 1 } }), /unexpected shape at "claudeAiOauth\.accessToken"/],
     ["blanked by a failed refresh", () => JSON.stringify({ claudeAiOauth: { accessToken: "", refreshToken: "", expiresAt: 0 } }), /blanked tokens/],
-  ])("%s credentials: not captured, the previous capture stays; one warning naming the file", async (_what, content, problem) => {
+  ])("%s credentials: not captured, the previous capture stays; one warning naming the file; exit 1", async (_what, content, problem) => {
     const world = await badInputWorld({ ".claude/.credentials.json": content(), ".claude.json": claudeJsonText("b@example.com") });
     const result = await setup(world);
-    expect(result.status).toBe(0);
+    expect(result.status).toBe(1); // the login command succeeded but left no usable login
     const warned = warnings(result);
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatch(/^claudeauth: warn: not captured \(login command exited\): ~\/\.claude\/\.credentials\.json: /);
@@ -283,7 +305,7 @@ describe.runIf(canRunEntrypointTests())("bad inputs: the store keeps what it had
     fs.mkdirSync(path.join(world.home, ".claude"));
     fs.symlinkSync(outside, path.join(world.home, ".claude", ".credentials.json"));
     const result = await setup(world);
-    expect(result.status).toBe(0);
+    expect(result.status).toBe(1);
     expect(warnings(result)).toEqual([
       "claudeauth: warn: not captured (login command exited): ~/.claude/.credentials.json: is a symlink (not followed); the earlier capture is kept — finish the login (/login in claude) and exit",
     ]);
@@ -325,7 +347,7 @@ describe.runIf(canRunEntrypointTests())("bad inputs: the store keeps what it had
     fs.writeFileSync(path.join(outside, "CLAUDE.md"), "OUTSIDE-SECRET\n", { mode: 0o600 });
     const swap = writeScript(path.join(world.root, "bin"), "swap", `set -e\nmv "$HOME/.claude" "$HOME/.claude-real"\nln -s '${outside}' "$HOME/.claude"\n`);
     const result = await setup(world, [swap]);
-    expect(result.status).toBe(0);
+    expect(result.status).toBe(1);
     const warned = warnings(result);
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatch(
@@ -347,7 +369,7 @@ describe.runIf(canRunEntrypointTests())("bad inputs: the store keeps what it had
     fs.mkdirSync(path.join(fifo.home, ".claude"));
     execFileSync("mkfifo", [path.join(fifo.home, ".claude", ".credentials.json")]);
     const refused = await setup(fifo);
-    expect(refused.status).toBe(0);
+    expect(refused.status).toBe(1);
     expect(warnings(refused)).toEqual([
       "claudeauth: warn: not captured (login command exited): ~/.claude/.credentials.json: is a FIFO; the earlier capture is kept — finish the login (/login in claude) and exit",
     ]);
