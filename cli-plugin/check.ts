@@ -6,8 +6,8 @@ import { suggest } from "./analyze";
 import { containerName, firstLine, type Docker } from "./docker";
 import { requireImage } from "./images";
 import { envFlags, volumeFlags } from "./passthrough";
-import { describeStore, PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "./profile";
-import { requireStore, runtimeFlags } from "./run";
+import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "./profile";
+import { productionRunFlags, requireStore } from "./run";
 
 // test: one real request, the cheapest there is, from a production container: does the
 // API accept this profile's login? The answer is one of four, each with the next step.
@@ -57,9 +57,7 @@ async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], doc
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("test", ref.profile);
   const args = [
-    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
-    ...(options.network ? ["--network", options.network] : []),
-    ...runtimeFlags(ref),
+    ...productionRunFlags(ref, name, options.network),
     "-e", "CLAUDE_CODE_MAX_RETRIES=0",
     ...env,
     ...volumeFlags(options.volumes),

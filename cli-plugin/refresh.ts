@@ -7,8 +7,8 @@ import { containerName, type Docker } from "./docker";
 import { renderFinding, when } from "./format";
 import { requireImage } from "./images";
 import { envFlags, volumeFlags } from "./passthrough";
-import { PROFILE_LABEL, resolveStore, type StoreSelection } from "./profile";
-import { runtimeFlags, requireStore } from "./run";
+import { resolveStore, type StoreSelection } from "./profile";
+import { productionRunFlags, requireStore } from "./run";
 import { readHostSnapshot, readSnapshot } from "./snapshot";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
@@ -58,9 +58,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("refresh", ref.profile);
   const args = [
-    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
-    ...(options.network ? ["--network", options.network] : []),
-    ...runtimeFlags(ref),
+    ...productionRunFlags(ref, name, options.network),
     ...env,
     ...volumeFlags(options.volumes),
     "--entrypoint", "/usr/bin/tini",

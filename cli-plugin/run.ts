@@ -39,11 +39,8 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   const image = await requireImage(docker, "run", options.image);
   const name = options.name ?? containerName("run", ref.profile);
   const args = [
-    // Attached and removed on exit: a json-file log on the engine's disk would only be a copy.
-    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    ...productionRunFlags(ref, name, options.network),
     ...interactiveFlags(stdio(), !options.noTty),
-    ...(options.network ? ["--network", options.network] : []),
-    ...runtimeFlags(ref),
     ...(workspace
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
       : []),
@@ -66,8 +63,21 @@ function hostUserFlags(): string[] {
   return uid === 0 ? [] : ["-e", `CLAUDEAUTH_UID=${uid}`, "-e", `CLAUDEAUTH_GID=${gid}`];
 }
 
+/**
+ * `docker run` flags every production container gets (run, test, refresh): attached and
+ * removed on exit, no json-file log (it would only be a copy on the engine's disk), the
+ * network asked for, the store, the working-copy tmpfs and the store owner.
+ */
+export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined): string[] {
+  return [
+    "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    ...(network ? ["--network", network] : []),
+    ...runtimeFlags(ref),
+  ];
+}
+
 /** Store mount, working-copy tmpfs and store owner: what every production container gets. */
-export function runtimeFlags(ref: StoreRef): string[] {
+function runtimeFlags(ref: StoreRef): string[] {
   return [
     "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
     "--tmpfs", `${WORK_DIR_IN_CONTAINER}:mode=1777`,

@@ -3,12 +3,11 @@
 // is captured into a host-dir store, on exit and on `docker stop`, and a broken login never
 // replaces a good capture. The plugin runs as an ordinary host user (HOST_USER, 31337).
 import fs from "node:fs";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Store } from "../../core/store";
 import { expectNoTokens } from "../support/tokens";
 import {
-  HOST_USER, claudeJson, docker, ensureImages, hashTree, hostUserDir, oauthCredentials, removeContainers, runSession,
+  HOST_USER, claudeJson, docker, hashTree, oauthCredentials, useScratchStores, runSession,
   startSession, writeLoginScript, type Via,
 } from "../support/images";
 
@@ -16,25 +15,8 @@ const VIA: Via = "plugin";
 const OWNER = HOST_USER; // the invoking host user: neither root nor 1000
 const GRACE_SECONDS = 10;
 
-let scratch: string;
-const stores: string[] = [];
-
-beforeAll(async () => {
-  await ensureImages();
-  scratch = hostUserDir("setup");
-});
-
-afterAll(async () => {
-  await removeContainers(stores);
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-});
-
-/** A store path that does not exist yet: the plugin creates it, as the invoking user. */
-function newStore(name: string): string {
-  const store = path.join(scratch, name);
-  stores.push(store);
-  return store;
-}
+const scratch = useScratchStores("setup");
+const newStore = scratch.newStore;
 
 const loginMount = (script: string) => `${script}:/e2e/login.sh:ro`;
 
@@ -54,7 +36,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     const store = newStore("basic");
     const credentials = oauthCredentials("setup-basic");
     const account = claudeJson("basic@example.com");
-    const script = writeLoginScript(scratch, "login-basic.sh", {
+    const script = writeLoginScript(scratch.dir(), "login-basic.sh", {
       credentials,
       claudeJson: account,
       // What a real session leaves besides the login: user config (captured) and history
@@ -86,7 +68,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     const store = newStore("stopped");
     const credentials = oauthCredentials("setup-stopped");
     // Logged in, then the user leaves the CLI open: `docker stop` ends the session.
-    const script = writeLoginScript(scratch, "login-stopped.sh", { credentials, claudeJson: claudeJson(), after: "echo LOGGED-IN\nexec sleep 300" });
+    const script = writeLoginScript(scratch.dir(), "login-stopped.sh", { credentials, claudeJson: claudeJson(), after: "echo LOGGED-IN\nexec sleep 300" });
     const session = startSession("setup", { store, mounts: [loginMount(script)], command: ["/e2e/login.sh"] }, VIA);
     await session.waitForOutput(/LOGGED-IN/, 120_000);
     const container = await session.container();
@@ -113,8 +95,8 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     const first = oauthCredentials("setup-first");
     const last = oauthCredentials("setup-last");
     // Like the CLI refreshing or finishing a login as it shuts down: new credentials after SIGTERM.
-    const late = writeLoginScript(scratch, "late-part.sh", { credentials: last, after: "exit 0" });
-    const script = writeLoginScript(scratch, "login-stopped-late.sh", {
+    const late = writeLoginScript(scratch.dir(), "late-part.sh", { credentials: last, after: "exit 0" });
+    const script = writeLoginScript(scratch.dir(), "login-stopped-late.sh", {
       credentials: first,
       claudeJson: claudeJson(),
       after: `trap 'sh /e2e/late.sh; exit 0' TERM\necho LOGGED-IN\nsleep 300 &\nwait $!`,
@@ -138,12 +120,12 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
   it("a login that leaves an empty .credentials.json keeps the earlier capture and says so", async () => {
     const store = newStore("empty");
     const good = oauthCredentials("setup-good");
-    const goodScript = writeLoginScript(scratch, "login-good.sh", { credentials: good, claudeJson: claudeJson() });
+    const goodScript = writeLoginScript(scratch.dir(), "login-good.sh", { credentials: good, claudeJson: claudeJson() });
     const first = await runSession("setup", { store, mounts: [loginMount(goodScript)], command: ["/e2e/login.sh"] }, VIA);
     expect(first.exitCode, first.stderr).toBe(0);
     const before = hashTree(store);
 
-    const emptyScript = writeLoginScript(scratch, "login-empty.sh", { credentials: "" });
+    const emptyScript = writeLoginScript(scratch.dir(), "login-empty.sh", { credentials: "" });
     const result = await runSession("setup", { store, mounts: [loginMount(emptyScript)], command: ["/e2e/login.sh"] }, VIA);
     expectNoTokens(first, result);
     // The entrypoint says why, the plugin says what the user still has; it is not a success.

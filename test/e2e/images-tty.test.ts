@@ -1,14 +1,12 @@
 // End to end, interactive: `docker claudeauth setup` in a real terminal (tmux). The real
 // Claude CLI's first screen comes through, the terminal size (and a resize) reaches the
 // container, and Ctrl-C ends the session cleanly with a capture.
-import fs from "node:fs";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { Store } from "../../core/store";
 import { expectNoTokens } from "../support/tokens";
 import { Terminal } from "../support/tmux";
 import {
-  claudeJson, docker, ensureImages, hostUserDir, oauthCredentials, removeContainers, runSession, sessionInvocation,
+  claudeJson, docker, oauthCredentials, useScratchStores, runSession, sessionInvocation,
   writeLoginScript, type Session, type Via,
 } from "../support/images";
 
@@ -16,25 +14,8 @@ const VIA: Via = "plugin";
 const WIDTH = 120;
 const HEIGHT = 40;
 
-let scratch: string;
-const stores: string[] = [];
-
-beforeAll(async () => {
-  await ensureImages();
-  scratch = hostUserDir("tty");
-});
-
-afterAll(async () => {
-  await removeContainers(stores);
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-});
-
-/** A store path that does not exist yet: the plugin creates it, as the invoking user. */
-function newStore(name: string): string {
-  const store = path.join(scratch, name);
-  stores.push(store);
-  return store;
-}
+const scratch = useScratchStores("tty");
+const newStore = scratch.newStore;
 
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
@@ -85,7 +66,7 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     const store = newStore("ctrl-c");
     // An earlier (scripted) login, so the CLI starts logged in and the capture has something valid.
     const credentials = oauthCredentials("tty-seed");
-    const login = writeLoginScript(scratch, "login-ctrl-c.sh", { credentials, claudeJson: claudeJson() });
+    const login = writeLoginScript(scratch.dir(), "login-ctrl-c.sh", { credentials, claudeJson: claudeJson() });
     const seeded = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, VIA);
     expect(seeded.exitCode, seeded.stderr).toBe(0);
     const generation = new Store(store).currentGeneration()!;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa, type Options as ExecaOptions } from "execa";
+import { afterAll, beforeAll } from "vitest";
 import { acquireLock } from "../../core/lock";
 import { serializeJson } from "../../core/credentials";
 import { registerSecret } from "../../core/redact";
@@ -223,6 +224,32 @@ export function containerName(what: string): string {
  * Removes every container this process named, plus any that mount one of `sources`
  * (containers the plugin named), and the plugin's DOCKER_CONFIG and home: a test file's afterAll.
  */
+/**
+ * For a test file: the images, a scratch dir owned by the host user, and store paths in it
+ * that do not exist yet (the plugin creates them, as the invoking user); containers using
+ * them and the dir are removed after the file.
+ */
+export function useScratchStores(prefix: string): { dir(): string; newStore(name: string): string } {
+  let scratch = "";
+  const stores: string[] = [];
+  beforeAll(async () => {
+    await ensureImages();
+    scratch = hostUserDir(prefix);
+  });
+  afterAll(async () => {
+    await removeContainers(stores);
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+  return {
+    dir: () => scratch,
+    newStore(name) {
+      const store = path.join(scratch, name);
+      stores.push(store);
+      return store;
+    },
+  };
+}
+
 export async function removeContainers(sources: string[] = []): Promise<void> {
   removePluginDirs();
   const filters = [["--filter", `name=${PREFIX}`], ...sources.map((source) => ["--filter", `volume=${source}`])];
