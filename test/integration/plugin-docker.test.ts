@@ -126,6 +126,20 @@ describe("setup with a scripted login", () => {
     expect((await docker(["volume", "inspect", volume])).exitCode).not.toBe(0);
   });
 
+  it("--token-stdin into a volume: the entrypoint stores it there (the token on stdin, never on a command line)", async () => {
+    const volume = testVolume("token");
+    const token = `sk-ant-oat01-${"V".repeat(60)}`;
+    const stored = await plugin(sandbox, ["setup", "--volume", volume, "--token-stdin"], { input: `${token}\n` });
+    expect(stored.exitCode, stored.output).toBe(0);
+    expect(stored.stdout).toMatch(/^Mode: +long-lived token/m);
+    expect(stored.output).not.toContain(token);
+    const inVolume = await docker(["run", "--rm", "--network", "none", "-v", `${volume}:/store:ro`, "--entrypoint", "/bin/sh", RUN_IMAGE, "-c", "cat /store/captures/*/oauth-token"]);
+    expect(inVolume.stdout.trim()).toBe(token);
+    const status = await plugin(sandbox, ["status", "--volume", volume, "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ healthy: true, mode: "long-lived" });
+    await docker(["volume", "rm", volume]);
+  });
+
   it("--long-lived captures the token `claude setup-token` prints, never showing it", async () => {
     const run = await plugin(sandbox, ["setup", "--profile", "ll", "--long-lived", "--no-tty", "--network", "none", ...mount, "--", "/scripts/setup-token.sh"]);
     expect(run.exitCode, run.output).toBe(0);
