@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, generationName } from "./layout";
-import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile } from "./credentials";
+import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile, type Parsed } from "./credentials";
 import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, writeNewFile, type Owner } from "./safe-fs";
 import { withLock, type LockOptions } from "./lock";
 import { copyEntry } from "./safe-copy";
@@ -183,28 +183,25 @@ export function readCapture(dir: string, generation: number): Capture {
   const metaText = readOptional(path.join(dir, CAPTURE_META_FILE));
   const meta: CaptureMeta = metaText ? JSON.parse(metaText) : { schema: 1, capturedAt: "", source: "unknown", mode: "oauth" };
 
-  const credentialsText = readOptional(path.join(dir, CREDENTIALS_FILE));
-  let credentials: CredentialsFile | null = null;
-  if (credentialsText !== null) {
-    const parsed = parseCredentials(credentialsText);
-    if (!parsed.ok) throw new InvalidCaptureError(parsed.problem);
-    credentials = parsed.value;
-    registerSecret(credentials.claudeAiOauth.accessToken);
-    registerSecret(credentials.claudeAiOauth.refreshToken);
-  }
+  const credentials = readParsed(path.join(dir, CREDENTIALS_FILE), parseCredentials);
+  registerSecret(credentials?.claudeAiOauth.accessToken);
+  registerSecret(credentials?.claudeAiOauth.refreshToken);
 
   const longLivedToken = readOptional(path.join(dir, LONG_LIVED_TOKEN_FILE))?.trim() || null;
   registerSecret(longLivedToken);
   if (!credentials && !longLivedToken) throw new InvalidCaptureError("the capture holds no credentials (.credentials.json or a long-lived token)");
 
-  const claudeJsonText = readOptional(path.join(dir, CLAUDE_JSON_FILE));
-  let claudeJson: ClaudeJson | null = null;
-  if (claudeJsonText !== null) {
-    const parsed = parseClaudeJson(claudeJsonText);
-    if (!parsed.ok) throw new InvalidCaptureError(parsed.problem);
-    claudeJson = parsed.value;
-  }
+  const claudeJson = readParsed(path.join(dir, CLAUDE_JSON_FILE), parseClaudeJson);
   return { generation, dir, meta, credentials, claudeJson, longLivedToken };
+}
+
+/** A file's parsed content, null when absent; a file that does not parse makes the capture invalid. */
+function readParsed<T>(file: string, parse: (text: string) => Parsed<T>): T | null {
+  const text = readOptional(file);
+  if (text === null) return null;
+  const parsed = parse(text);
+  if (!parsed.ok) throw new InvalidCaptureError(parsed.problem);
+  return parsed.value;
 }
 
 function readOptional(file: string): string | null {
