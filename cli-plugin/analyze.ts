@@ -3,6 +3,7 @@ import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN
 import { parseClaudeJson, parseCredentials, summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
 import { registerSecret } from "../core/redact";
+import { LONG_LIVED_TOKEN_SHAPE } from "../core/long-lived-token";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
 import { generationDir, type Entry, type Snapshot } from "./snapshot";
 
@@ -161,7 +162,7 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   if (status.mode === "long-lived" && longLived) {
     const estimate = Number.isFinite(capturedAt) ? capturedAt + LONG_LIVED_LIFETIME_MS : null;
     status.longLivedToken = { present: true, expiresAtEstimate: estimate ? new Date(estimate).toISOString() : null };
-    if (!/^sk-ant-oat\d+-/.test(longLived)) warn("the long-lived token does not look like one `claude setup-token` prints (sk-ant-oat01-...)", suggest("setup --long-lived", ref));
+    if (!LONG_LIVED_TOKEN_SHAPE.test(longLived)) warn("the long-lived token does not look like one `claude setup-token` prints (sk-ant-oat01-...)", suggest("setup --long-lived", ref));
     if (estimate !== null && estimate - now < LONG_LIVED_WARNING_MS) {
       warn(
         estimate <= now

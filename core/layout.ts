@@ -8,6 +8,9 @@ export const CLAUDE_JSON_FILE = ".claude.json";
 export const LONG_LIVED_TOKEN_FILE = "oauth-token";
 export const CAPTURE_META_FILE = "claudeauth.json";
 
+/** The largest auth file read: .claude.json can carry a long project list. */
+export const MAX_AUTH_FILE_BYTES = 16 * 1024 * 1024;
+
 /** User configuration worth carrying to production, besides the auth files themselves. */
 export const USER_CONFIG_ENTRIES = ["settings.json", "CLAUDE.md", "agents", "commands"] as const;
 

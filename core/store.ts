@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, generationName } from "./layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, generationName } from "./layout";
 import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile, type Parsed } from "./credentials";
 import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, writeNewFile, type Owner } from "./safe-fs";
 import { withLock, type LockOptions } from "./lock";
@@ -17,7 +17,6 @@ const CAPTURES = "captures";
 const LOCK = ".lock";
 const TEMP_PREFIX = ".tmp-";
 const KEEP_GENERATIONS = 3;
-const MAX_AUTH_FILE_BYTES = 16 * 1024 * 1024; // .claude.json can carry a long project list
 
 export type CaptureMode = "oauth" | "long-lived";
 export type CaptureMeta = { schema: 1; capturedAt: string; source: string; mode: CaptureMode };

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import path from "node:path";
-import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
+import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, MAX_AUTH_FILE_BYTES, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
 import { parseClaudeJson, parseCredentials } from "../core/credentials";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
@@ -11,8 +11,6 @@ import { registerSecret } from "../core/redact";
 // Copies the CLI's auth state out of a home directory into the store: credentials,
 // .claude.json and the user config allow-list. Checked before anything is committed, so
 // an empty or broken login never replaces a good capture.
-
-const MAX_AUTH_BYTES = 16 * 1024 * 1024;
 
 export type CaptureOutcome =
   | { status: "captured"; generation: number }
@@ -78,7 +76,7 @@ function readAuthFiles(credentialsPath: string, claudeJsonPath: string): AuthFil
   if (!lstatOrNull(credentialsPath)) return { status: "missing" };
   let credentials: Buffer;
   try {
-    credentials = readRegularFile(credentialsPath, MAX_AUTH_BYTES);
+    credentials = readRegularFile(credentialsPath, MAX_AUTH_FILE_BYTES);
   } catch (error) {
     if (error instanceof UnsafeFileError) return { status: "invalid", problem: error.message };
     throw error;
@@ -90,7 +88,7 @@ function readAuthFiles(credentialsPath: string, claudeJsonPath: string): AuthFil
 
   let claudeJson: Buffer | null = null;
   try {
-    if (lstatOrNull(claudeJsonPath)) claudeJson = readRegularFile(claudeJsonPath, MAX_AUTH_BYTES);
+    if (lstatOrNull(claudeJsonPath)) claudeJson = readRegularFile(claudeJsonPath, MAX_AUTH_FILE_BYTES);
   } catch (error) {
     if (!(error instanceof UnsafeFileError)) throw error;
     log.warn(`skipped ${claudeJsonPath}: ${error.message}`);

@@ -9,8 +9,7 @@ import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
-import { Store } from "../core/store";
-import { resolveOwner } from "./owner";
+import { openStore } from "./owner";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -27,7 +26,7 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 };
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = new Store(options.store, resolveOwner(options.owner, options.store));
+  const store = openStore(options.store, options.owner);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture) throw new UserError(`not logged in: the store at ${options.store} holds no capture; run "docker claudeauth setup" first`);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;

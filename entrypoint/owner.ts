@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import { UserError } from "../core/errors";
 import type { Owner } from "../core/safe-fs";
+import { Store } from "../core/store";
 
 /** The host user who owns the store: given as "uid:gid", else whoever owns the store dir now. */
-export function resolveOwner(spec: string | undefined, storeDir: string): Owner {
+function resolveOwner(spec: string | undefined, storeDir: string): Owner {
   if (spec) {
     const match = /^(\d+):(\d+)$/.exec(spec);
     if (!match) throw new UserError(`--owner must be UID:GID (e.g. 1000:1000), got "${spec}"`, 125);
@@ -15,4 +16,9 @@ export function resolveOwner(spec: string | undefined, storeDir: string): Owner 
   } catch {
     return { uid: process.getuid!(), gid: process.getgid!() };
   }
+}
+
+/** The store at `storeDir`, writing files as its owner. */
+export function openStore(storeDir: string, ownerSpec: string | undefined): Store {
+  return new Store(storeDir, resolveOwner(ownerSpec, storeDir));
 }

@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Store, type Capture } from "../core/store";
+import type { Capture, Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { relaySignals, startWorkload } from "./child";
 import { execInto } from "./exec";
-import { resolveOwner } from "./owner";
+import { openStore } from "./owner";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { resolveUser, type RuntimeUser } from "./user";
@@ -19,7 +19,7 @@ import type { Options } from "./options";
 // a new login back; with a long-lived token, or --no-supervise, it execs the workload.
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
-  const store = openStore(options);
+  const store = openMountedStore(options);
   const endpoint: TokenEndpoint = options;
   const capture = await freshCapture(store, endpoint, options.refreshMarginMs);
 
@@ -46,11 +46,11 @@ export async function runMode(options: Options): Promise<number> {
   return outcome.code;
 }
 
-function openStore(options: Options): Store {
+function openMountedStore(options: Options): Store {
   if (!fs.existsSync(options.store)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }
-  return new Store(options.store, resolveOwner(options.owner, options.store));
+  return openStore(options.store, options.owner);
 }
 
 async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture> {

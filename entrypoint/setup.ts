@@ -3,13 +3,13 @@ import path from "node:path";
 import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
 import { lstatOrNull, type Owner } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
-import { Store, type Capture } from "../core/store";
+import type { Capture } from "../core/store";
 import { log } from "../core/output";
 import { UserError } from "../core/errors";
 import { HomeCapturer } from "./capture";
 import { relaySignals, startWorkload } from "./child";
 import { captureTokenFromStdin } from "./long-lived";
-import { resolveOwner } from "./owner";
+import { openStore } from "./owner";
 import { userEnvironment } from "./privileges";
 import { resolveUser } from "./user";
 import { serialQueue, watchFiles } from "./watch";
@@ -18,7 +18,7 @@ import type { Options } from "./options";
 // Setup mode: the user logs in with the real CLI; every time its credentials appear or
 // change, and once more when it exits or a signal arrives, the auth state is captured.
 export async function setupMode(options: Options): Promise<number> {
-  const store = new Store(options.store, resolveOwner(options.owner, options.store));
+  const store = openStore(options.store, options.owner);
   store.ensure();
   if (options.tokenStdin) return captureTokenFromStdin(store);
 
