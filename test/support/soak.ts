@@ -69,7 +69,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   }
 }
 
-async function seedStore(store: string, fake: FakeAnthropic): Promise<void> {
+export async function seedStore(store: string, fake: FakeAnthropic): Promise<void> {
   const credentials = { claudeAiOauth: fake.login() };
   await new Store(store).commit((draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(credentials), { mode: 0o600 });
@@ -88,7 +88,7 @@ function freezeCapture(store: string, frozen: string): string {
   return frozen;
 }
 
-function fakeEndpointArgs(fake: FakeAnthropic): string[] {
+export function fakeEndpointArgs(fake: FakeAnthropic): string[] {
   return ["--network", "host", "-e", `HTTPS_PROXY=${fake.proxyUrl}`, "-e", `NODE_EXTRA_CA_CERTS=${CA_IN_CONTAINER}`, "-v", `${fake.caPath}:${CA_IN_CONTAINER}:ro`];
 }
 
@@ -104,7 +104,7 @@ function runSeed(frozen: string, fake: FakeAnthropic, image: string) {
   ], { reject: false, stdin: "ignore" });
 }
 
-function isSuccess(stdout: string): boolean {
+export function isSuccess(stdout: string): boolean {
   try {
     return JSON.parse(stdout.trim().split("\n").pop()!).is_error === false;
   } catch {
@@ -112,7 +112,7 @@ function isSuccess(stdout: string): boolean {
   }
 }
 
-function storeIsValid(store: string): boolean {
+export function storeIsValid(store: string): boolean {
   try {
     return new Store(store).readCurrent()?.credentials !== null;
   } catch {
