@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { endProcessesOf, ownsPidNamespace } from "./reap";
@@ -21,23 +22,25 @@ export function endLeftovers(user: RuntimeUser): boolean {
 }
 
 /**
- * The runtime user removes its config dir (it can only harm its own files), then root removes
- * its own, now empty, parent. A container's tmpfs would go anyway; a host's work dir must not fill up.
+ * The runtime user empties its config dir (it can only harm its own files), then root removes
+ * the two empty dirs in its own parent. A container's tmpfs would go anyway; a host's work dir
+ * must not fill up.
  */
 export function removeWorkingCopy(copy: WorkingCopy, user: RuntimeUser): void {
   const ids = ["--user", user.name, "--uid", String(user.uid), "--gid", String(user.gid)];
   spawnSync(process.execPath, ["__remove", ...ids, "--", copy.dir], { stdio: ["ignore", "ignore", "inherit"], argv0: "claudeauth-entrypoint" });
   try {
+    fs.rmdirSync(copy.dir);
     fs.rmdirSync(copy.parent);
   } catch (error) {
     log.warn(`could not remove the working copy ${copy.parent}: ${errorMessage(error)}`);
   }
 }
 
-/** `__remove DIR`, run as the runtime user; a failure shows as the parent left behind. */
+/** `__remove DIR`, run as the runtime user: empties DIR; a failure shows as DIR left behind. */
 export function removeAsUser(dir: string): number {
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     return 0;
   } catch {
     return 1;

@@ -2,6 +2,7 @@ import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import type { Owner } from "../core/safe-fs";
 import type { Capture, Store } from "../core/store";
+import type { CredentialsFile } from "../core/credentials";
 import { ensureFresh, type TokenEndpoint } from "./refresh";
 import { writeWorkloadCredentials, type WorkingCopy } from "./working-copy";
 
@@ -35,8 +36,8 @@ export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs:
     try {
       const next = await ensureFresh(store, endpoint, marginMs);
       if (next?.credentials && next.generation !== capture.generation) {
-        if (!stopped) writeWorkloadCredentials(workingCopy, next.credentials, owner);
         capture = next;
+        if (!stopped) handOver(workingCopy, next.credentials, owner);
       }
       schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
     } catch (error) {
@@ -51,4 +52,13 @@ export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs:
     return inFlight;
   };
   return { stop, current: () => capture };
+}
+
+/** A workload that planted a directory where its credentials go keeps its old token; the store is not at stake. */
+function handOver(workingCopy: WorkingCopy, credentials: CredentialsFile, owner: Owner): void {
+  try {
+    writeWorkloadCredentials(workingCopy, credentials, owner);
+  } catch (error) {
+    log.warn(`could not put the fresh access token in the working copy: ${errorMessage(error)}`);
+  }
 }
