@@ -76,19 +76,20 @@ exit 7
 `;
 
   it.each([
-    ["write-back off (the default)", []],
-    ["write-back allowed (--allow-login)", ["--allow-login"]],
-  ])("%s: every process of the runtime uid ends first, the store stays byte-identical, the work dir is left empty", async (_mode, args) => {
+    ["write-back off (the default)", "0"],
+    ["write-back allowed (CLAUDEAUTH_ALLOW_LOGIN=1)", "1"],
+  ])("%s: every process of the runtime uid ends first, the store stays byte-identical, the work dir is left empty", async (_mode, allow) => {
     const login = { claudeAiOauth: fake.login() };
     const w = await world(login, { ".claude.json": serializeJson({ hasCompletedOnboarding: true }) });
     const before = storeTree(w);
     for (let run = 0; run < 3; run++) {
-      const result = clean(await runHostile(fake, w, ATTACK, { args }));
+      const result = await runHostile(fake, w, ATTACK, { env: { CLAUDEAUTH_ALLOW_LOGIN: allow } });
+      expect(storeTree(w)).toEqual(before);
+      clean(result);
       expect(result.exitCode, result.stderr).toBe(7);
+      expect(fs.readdirSync(w.work)).toEqual([]);
       expect(Number(/ended (\d+) processes the workload left running/.exec(result.stderr)?.[1])).toBeGreaterThanOrEqual(4);
       expect(processesOf(w.uid)).toEqual([]);
-      expect(storeTree(w)).toEqual(before);
-      expect(fs.readdirSync(w.work)).toEqual([]);
     }
     expect(fs.existsSync(captureDir(w, 1))).toBe(true);
   });
@@ -135,11 +136,14 @@ describe.runIf(canRunEntrypointTests()).concurrent("attack 4: write-back hijack"
     }
   });
 
-  it("--allow-login refuses another account's login (the profile endpoint tells, not the workload's .claude.json)", async () => {
+  it.each([
+    ["--allow-login", { args: ["--allow-login"] }],
+    ["CLAUDEAUTH_ALLOW_LOGIN=1", { env: { CLAUDEAUTH_ALLOW_LOGIN: "1" } }],
+  ])("%s refuses another account's login (the profile endpoint tells, not the workload's .claude.json)", async (_how, allow) => {
     const { w } = await storeWithLogin();
     const before = storeTree(w);
     const theirs = { claudeAiOauth: fake.login({ account: OTHER }) };
-    const result = clean(await runHostile(fake, w, plant(theirs), { args: ["--allow-login"] }));
+    const result = clean(await runHostile(fake, w, plant(theirs), allow));
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toBe("claudeauth: warn: not written back: the run's new login is not the store's account; pass --allow-other-account to keep it anyway");
     expect(storeTree(w)).toEqual(before);
@@ -149,7 +153,7 @@ describe.runIf(canRunEntrypointTests()).concurrent("attack 4: write-back hijack"
     const { w } = await storeWithLogin();
     const before = current(w);
     const ours = { claudeAiOauth: { ...fake.login(), expiresAt: 4_102_444_800_000, subscriptionType: "attacker-chosen" } };
-    const result = clean(await runHostile(fake, w, plant(ours), { env: { CLAUDEAUTH_ALLOW_LOGIN: "1" } }));
+    const result = clean(await runHostile(fake, w, plant(ours), { args: ["--allow-login"] }));
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toBe("claudeauth: wrote the run's new login back to the store");
     const after = current(w);
@@ -166,10 +170,10 @@ describe.runIf(canRunEntrypointTests()).concurrent("attack 4: write-back hijack"
     expect(storeProblems(w)).toEqual([]);
   });
 
-  it("--allow-other-account keeps another account's login, its account from the profile endpoint; still no planted config", async () => {
+  it("CLAUDEAUTH_ALLOW_LOGIN=any-account (--allow-other-account) keeps another account's login, its account from the profile endpoint; still no planted config", async () => {
     const { w } = await storeWithLogin();
     const theirs = { claudeAiOauth: fake.login({ account: OTHER }) };
-    const result = clean(await runHostile(fake, w, plant(theirs), { args: ["--allow-other-account"] }));
+    const result = clean(await runHostile(fake, w, plant(theirs), { env: { CLAUDEAUTH_ALLOW_LOGIN: "any-account" } }));
     expect(result.stderr).toBe("claudeauth: wrote the run's new login back to the store");
     const after = current(w);
     expect(after.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(theirs.claudeAiOauth.refreshToken));
@@ -182,13 +186,13 @@ describe.runIf(canRunEntrypointTests()).concurrent("attack 4: write-back hijack"
     ["the store's own access token with a made-up refresh token and a far expiry", (access: string) => ({ claudeAiOauth: { accessToken: access, refreshToken: "sk-ant-ort01-madeup", expiresAt: 4_102_444_800_000 } }), /could not be confirmed \(the token endpoint rejected its refresh token\)/],
     ["a blanked refresh token", (access: string) => ({ claudeAiOauth: { accessToken: access, refreshToken: "  ", expiresAt: 4_102_444_800_000 } }), null],
     ["blanked tokens, as the CLI leaves them after invalid_grant", () => ({ claudeAiOauth: { accessToken: "", refreshToken: "", expiresAt: 0 } }), null],
-  ])("--allow-login with %s: nothing reaches the store", async (_what, make, warning) => {
+  ])("CLAUDEAUTH_ALLOW_LOGIN=1 with %s: nothing reaches the store", async (_what, make, warning) => {
     const { login, w } = await storeWithLogin();
     const before = storeTree(w);
-    const result = clean(await runHostile(fake, w, plant(make(login.claudeAiOauth.accessToken)), { args: ["--allow-login"] }));
+    const result = clean(await runHostile(fake, w, plant(make(login.claudeAiOauth.accessToken)), { env: { CLAUDEAUTH_ALLOW_LOGIN: "1" } }));
+    expect(storeTree(w)).toEqual(before);
     expect(result.exitCode).toBe(0);
     if (warning) expect(result.stderr).toMatch(warning);
     else expect(result.stderr).toBe("");
-    expect(storeTree(w)).toEqual(before);
   });
 });
