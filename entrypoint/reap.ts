@@ -7,18 +7,32 @@ import fs from "node:fs";
 const ROUNDS = 200;
 const PAUSE_MS = 10;
 
+/** What runs as PID 1 and between it and us in a container: the images' tini, `docker run --init`'s docker-init. */
+const INITS = new Set(["tini", "docker-init"]);
+
 /**
  * Whether every process in sight belongs to this run: our PID namespace is the container's
- * (we are its init, or tini is our parent) and /proc is that namespace's. On a host, other
- * processes may share the runtime uid, and ending them is not ours to do.
+ * (we are its PID 1, or only inits stand between PID 1 and us) and /proc is that
+ * namespace's. On a host, other processes may share the runtime uid, and ending them is not
+ * ours to do.
  */
 export function ownsPidNamespace(): boolean {
-  if (process.pid !== 1 && process.ppid !== 1) return false;
   try {
-    return fs.readlinkSync("/proc/self") === String(process.pid);
+    if (fs.readlinkSync("/proc/self") !== String(process.pid)) return false;
+    if (process.pid === 1) return true;
+    for (let pid = process.ppid; ; pid = parentOf(pid)) {
+      if (!INITS.has(fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim())) return false;
+      if (pid === 1) return true;
+    }
   } catch {
     return false;
   }
+}
+
+function parentOf(pid: number): number {
+  // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 /**
