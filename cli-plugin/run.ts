@@ -28,6 +28,8 @@ export type RunOptions = {
   image: string | undefined;
   name: string | undefined;
   noTty: boolean;
+  /** CLAUDEAUTH_ALLOW_LOGIN for the entrypoint: "1" (same account) or "any-account". */
+  allowLogin: "1" | "any-account" | undefined;
 };
 
 export async function run(options: RunOptions, docker: Docker): Promise<number> {
@@ -45,6 +47,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
       : []),
     ...hostUserFlags(),
+    ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
     ...env,
     ...volumes,
     image,

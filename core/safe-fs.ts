@@ -69,9 +69,14 @@ export function writeNewFile(file: string, data: Buffer | string, owner?: Owner,
   }
 }
 
-/** Replaces a file atomically: a temp file beside it, fsync, rename, fsync the directory. */
-export function replaceFileAtomically(file: string, data: Buffer | string, owner?: Owner, mode = 0o600): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+/**
+ * Replaces a file atomically: a temp file, fsync, rename, fsync the directory. The temp file
+ * is beside the target unless `tempDir` (same filesystem) says otherwise: a directory only
+ * we can write, when another user owns the target's, so that nothing of ours is ever opened
+ * there (rename replaces a planted symlink instead of following it).
+ */
+export function replaceFileAtomically(file: string, data: Buffer | string, owner?: Owner, mode = 0o600, tempDir = path.dirname(file)): void {
+  const temp = path.join(tempDir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   writeNewFile(temp, data, owner, mode);
   try {
     fs.renameSync(temp, file);

@@ -2,24 +2,31 @@ import http from "node:http";
 import https from "node:https";
 import tls from "node:tls";
 
-// A JSON POST that honours HTTPS_PROXY / NO_PROXY the way the Claude CLI does, so the
+// JSON requests that honour HTTPS_PROXY / NO_PROXY the way the Claude CLI does, so the
 // entrypoint reaches the token endpoint wherever the CLI can. The CA bundle comes from
 // NODE_EXTRA_CA_CERTS, which Node reads at start.
 
 export type JsonResponse = { status: number; body: unknown };
 const TIMEOUT_MS = 20_000;
 
-export async function postJson(url: string, payload: unknown, env: NodeJS.ProcessEnv = process.env): Promise<JsonResponse> {
+export function postJson(url: string, payload: unknown, env: NodeJS.ProcessEnv = process.env): Promise<JsonResponse> {
+  return requestJson("POST", url, {}, JSON.stringify(payload), env);
+}
+
+export function getJson(url: string, headers: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<JsonResponse> {
+  return requestJson("GET", url, headers, "", env);
+}
+
+async function requestJson(method: string, url: string, headers: Record<string, string>, body: string, env: NodeJS.ProcessEnv): Promise<JsonResponse> {
   const target = new URL(url);
   const proxy = proxyFor(target, env);
   const socket = proxy ? await connectThrough(proxy, target) : undefined;
-  const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
     const request = (target.protocol === "https:" ? https : http).request(
       target,
       {
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "user-agent": "claudeauth" },
+        method,
+        headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body), "user-agent": "claudeauth" },
         timeout: TIMEOUT_MS,
         ...(socket ? { createConnection: () => tls.connect({ socket, servername: target.hostname }) } : {}),
       },

@@ -10,6 +10,7 @@ import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
 import { openStore } from "./owner";
+import { removeAsUser } from "./clean-up";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -22,6 +23,11 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   __exec: (options) => {
     dropPrivileges(resolveUser(options.user, options));
     return execInto(options.command, process.env);
+  },
+  // Internal: removes a working copy as the runtime user, after a supervised run.
+  __remove: (options) => {
+    dropPrivileges(resolveUser(options.user, options));
+    return removeAsUser(options.command[0]!);
   },
 };
 

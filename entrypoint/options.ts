@@ -7,7 +7,10 @@ import { parseDuration } from "../core/duration";
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
 
-export type Mode = "setup" | "run" | "health" | "refresh" | "__exec";
+export type Mode = "setup" | "run" | "health" | "refresh" | "__exec" | "__remove";
+
+/** Which login made inside a run may replace the store's: none (the default), the same account's, any. */
+export type LoginPolicy = "none" | "same-account" | "any-account";
 
 export type Options = {
   mode: Mode;
@@ -20,6 +23,8 @@ export type Options = {
   trustDir: string;
   refreshMarginMs: number;
   supervise: boolean;
+  allowLogin: LoginPolicy;
+  profileUrl: string;
   minValidityMs: number;
   tokenUrl: string;
   clientId: string;
@@ -46,19 +51,23 @@ Options (environment variable in brackets):
   --refresh-margin DUR   refresh when the token expires within DUR [CLAUDEAUTH_REFRESH_MARGIN] (default 15m)
   --token-stdin          setup: store the long-lived token given on stdin instead of running a command
   --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
+  --allow-login          run: keep a login the workload makes, if it is the store's account [CLAUDEAUTH_ALLOW_LOGIN=1]
+  --allow-other-account  run: keep it whatever its account [CLAUDEAUTH_ALLOW_LOGIN=any-account]
   --min-validity DUR     health: unhealthy when the token expires within DUR [CLAUDEAUTH_MIN_VALIDITY] (default 0s)
   --token-url URL        OAuth token endpoint [CLAUDEAUTH_TOKEN_URL]
   --client-id ID         OAuth client id [CLAUDEAUTH_CLIENT_ID]
+  --profile-url URL      OAuth profile endpoint, to tell a login's account [CLAUDEAUTH_PROFILE_URL]
 `;
 
 export const DEFAULT_TOKEN_URL = "https://platform.claude.com/v1/oauth/token";
+export const DEFAULT_PROFILE_URL = "https://api.anthropic.com/api/oauth/profile";
 export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
-const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec"];
-const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin"]);
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec", "__remove"];
+const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account"]);
 const VALUE_FLAGS = new Set([
-  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id",
+  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id", "--profile-url",
 ]);
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
@@ -107,10 +116,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     minValidityMs: parseDuration(pick("--min-validity", "CLAUDEAUTH_MIN_VALIDITY", "0s")),
     tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
     clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
+    profileUrl: pick("--profile-url", "CLAUDEAUTH_PROFILE_URL", DEFAULT_PROFILE_URL),
+    allowLogin: loginPolicy(flags, env.CLAUDEAUTH_ALLOW_LOGIN),
     scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,
     tokenStdin: flags.has("--token-stdin"),
     command: command.length > 0 ? command : ["claude"],
   };
+}
+
+function loginPolicy(flags: Map<string, string>, value: string | undefined): LoginPolicy {
+  if (flags.has("--allow-other-account") || value === "any-account") return "any-account";
+  if (flags.has("--allow-login") || value === "1") return "same-account";
+  if (!value || value === "0") return "none";
+  throw new UserError(`CLAUDEAUTH_ALLOW_LOGIN must be 0, 1 or any-account, got "${value}"`, 125);
 }
 
 // /dev/shm is a tmpfs in every container, so a working copy never touches a disk.

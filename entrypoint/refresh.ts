@@ -41,7 +41,7 @@ export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginM
   });
 }
 
-async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): Promise<OauthTokens> {
+export async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): Promise<OauthTokens> {
   const response = await postJson(endpoint.tokenUrl, {
     grant_type: "refresh_token",
     refresh_token: oauth.refreshToken,

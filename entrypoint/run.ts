@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import path from "node:path";
 import type { Capture, Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
@@ -10,20 +9,21 @@ import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { resolveUser, type RuntimeUser } from "./user";
 import { superviseTokens } from "./supervisor";
-import { prepareWorkingCopy } from "./working-copy";
+import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
+import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
 import type { Options } from "./options";
 
 // Run mode: working copy → (refresh if due) → drop privileges → workload. With OAuth
-// credentials the entrypoint stays to keep the workload's access token fresh and to write
-// a new login back; with a long-lived token, or --no-supervise, it execs the workload.
+// credentials the entrypoint stays to keep the workload's access token fresh and, when
+// allowed, to keep a login made inside the run; with a long-lived token, or --no-supervise,
+// it execs the workload.
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   const store = openMountedStore(options);
-  const endpoint: TokenEndpoint = options;
-  const capture = await freshCapture(store, endpoint, options.refreshMarginMs);
+  const capture = await freshCapture(store, options, options.refreshMarginMs);
 
-  const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir);
+  const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
   const env = workloadEnvironment(user, workingCopy, capture);
 
   if (!capture.credentials || !options.supervise) {
@@ -33,16 +33,19 @@ export async function runMode(options: Options): Promise<number> {
 
   const workload = startWorkload(options.command, user, env);
   const stopRelay = relaySignals(workload.child, () => undefined);
-  const supervisor = superviseTokens(store, endpoint, options.refreshMarginMs, workingCopy, user, capture);
+  const supervisor = superviseTokens(store, options, options.refreshMarginMs, workingCopy, user, capture);
   const outcome = await workload.done;
-  supervisor.stop();
+  await supervisor.stop();
   stopRelay();
-  try {
-    await writeBack(store, workingCopy, supervisor.current());
-  } catch (error) {
-    log.error(`could not write the run's login back to the store: ${errorMessage(error)}`);
+  // Nothing of the workload may still be running when its files are read.
+  if (endLeftovers(user)) {
+    try {
+      await writeBack(store, workingCopy, supervisor.current(), options, options.allowLogin);
+    } catch (error) {
+      log.error(`could not write the run's login back to the store: ${errorMessage(error)}`);
+    }
   }
-  fs.rmSync(workingCopy, { recursive: true, force: true });
+  removeWorkingCopy(workingCopy, user);
   return outcome.code;
 }
 
@@ -66,16 +69,9 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
   }
 }
 
-function workloadEnvironment(user: RuntimeUser, workingCopy: string, capture: Capture): NodeJS.ProcessEnv {
-  // A uid without a passwd entry has no usable home: give it one inside the working copy.
-  let home = user.home;
-  if (!user.known) {
-    home = path.join(workingCopy, "home");
-    fs.mkdirSync(home, { mode: 0o700 });
-    fs.chownSync(home, user.uid, user.gid);
-  }
-  const env = userEnvironment(process.env, user, home);
-  env.CLAUDE_CONFIG_DIR = workingCopy;
+function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {
+  const env = userEnvironment(process.env, user, user.known ? user.home : workloadHome(workingCopy));
+  env.CLAUDE_CONFIG_DIR = workingCopy.dir;
   if (capture.longLivedToken) env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
   return env;
 }

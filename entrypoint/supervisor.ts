@@ -2,8 +2,9 @@ import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import type { Owner } from "../core/safe-fs";
 import type { Capture, Store } from "../core/store";
+import type { CredentialsFile } from "../core/credentials";
 import { ensureFresh, type TokenEndpoint } from "./refresh";
-import { writeWorkloadCredentials } from "./working-copy";
+import { writeWorkloadCredentials, type WorkingCopy } from "./working-copy";
 
 // While a workload runs, keep its access token fresh: refresh (single-flight, through the
 // store) before the token enters the margin, and write the new access token into the
@@ -18,21 +19,25 @@ export function nextRefreshIn(expiresAt: number, marginMs: number, now = Date.no
   return Math.min(Math.max(remaining - marginMs, remaining / 2, 1_000), MAX_TIMER_MS);
 }
 
-export type Supervisor = { stop(): void; current(): Capture };
+/** `stop()` resolves once no refresh is under way: nothing is written into the working copy after it. */
+export type Supervisor = { stop(): Promise<void>; current(): Capture };
 
-export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs: number, workingCopy: string, owner: Owner, initial: Capture): Supervisor {
+export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs: number, workingCopy: WorkingCopy, owner: Owner, initial: Capture): Supervisor {
   let capture = initial;
   let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  let stopped = false;
   const schedule = (delay: number) => {
-    timer = setTimeout(tick, delay);
+    if (stopped) return;
+    timer = setTimeout(() => (inFlight = tick()), delay);
     timer.unref();
   };
   const tick = async () => {
     try {
       const next = await ensureFresh(store, endpoint, marginMs);
       if (next?.credentials && next.generation !== capture.generation) {
-        writeWorkloadCredentials(workingCopy, next.credentials, owner);
         capture = next;
+        if (!stopped) handOver(workingCopy, next.credentials, owner);
       }
       schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
     } catch (error) {
@@ -41,5 +46,19 @@ export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs:
     }
   };
   schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
-  return { stop: () => clearTimeout(timer), current: () => capture };
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+    return inFlight;
+  };
+  return { stop, current: () => capture };
+}
+
+/** A workload that planted a directory where its credentials go keeps its old token; the store is not at stake. */
+function handOver(workingCopy: WorkingCopy, credentials: CredentialsFile, owner: Owner): void {
+  try {
+    writeWorkloadCredentials(workingCopy, credentials, owner);
+  } catch (error) {
+    log.warn(`could not put the fresh access token in the working copy: ${errorMessage(error)}`);
+  }
 }

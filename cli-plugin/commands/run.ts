@@ -6,8 +6,9 @@ export const runCommand: CommandSpec = {
   usage: "[OPTIONS] [-- COMMAND [ARG...]]",
   summary: "Run the Claude CLI (or COMMAND) in the production image, logged in",
   description: `The current directory (or --workdir) is mounted at /workspace; the workload runs with
-your uid/gid there. The login comes from the profile's store and rotated tokens are written
-back to it when the run ends. No token is ever put on the docker command line.`,
+your uid/gid there. The login comes from the profile's store, which the entrypoint keeps
+fresh; a login made inside the run is dropped unless --allow-login (same account only) or
+--allow-other-account says to keep it. No token is ever put on the docker command line.`,
   passthrough: true,
   options: [
     ...STORE_OPTIONS,
@@ -19,6 +20,8 @@ back to it when the run ends. No token is ever put on the docker command line.`,
     { name: "name", type: "string", placeholder: "string", description: "Container name (default claudeauth-run-PROFILE-XXXXXX)" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
     { name: "no-tty", type: "boolean", description: "Do not allocate a terminal even when stdin is one" },
+    { name: "allow-login", type: "boolean", description: "Keep a login made inside the run if it is the store's account" },
+    { name: "allow-other-account", type: "boolean", description: "Keep a login made inside the run whatever its account" },
   ],
   examples: ["docker claudeauth run", 'docker claudeauth run -- claude -p "summarize README.md"', "docker claudeauth run --profile staging -e HTTPS_PROXY -- claude"],
   run: async (args, { docker }) =>
@@ -34,6 +37,7 @@ back to it when the run ends. No token is ever put on the docker command line.`,
         image: stringArg(args, "image"),
         name: stringArg(args, "name"),
         noTty: boolArg(args, "no-tty"),
+        allowLogin: boolArg(args, "allow-other-account") ? "any-account" : boolArg(args, "allow-login") ? "1" : undefined,
       },
       docker,
     ),

@@ -144,7 +144,7 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
       `n=0; while [ "$(ls /barrier | wc -l)" -lt ${CONCURRENT_RUNS} ] && [ $n -lt 3600 ]; do sleep 0.05; n=$((n+1)); done`,
       'echo "all-arrived=$(ls /barrier | wc -l)"',
       'echo "markers=$(cd "$CLAUDE_CONFIG_DIR" && ls -d marker-* | tr "\\n" " ")"',
-      'echo "working-copies=$(ls -d "$(dirname "$CLAUDE_CONFIG_DIR")"/claudeauth-* | wc -l)"',
+      'echo "working-copies=$(ls -d "$(dirname "$(dirname "$CLAUDE_CONFIG_DIR")")"/claudeauth-* | wc -l)"',
       "claude auth status --json | grep -q '\"loggedIn\": true' && echo 'claude: logged in'",
     ].join("\n");
     const runs = await Promise.all(

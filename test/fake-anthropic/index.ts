@@ -31,8 +31,8 @@ export interface FakeAnthropic {
   port: number;
   /** World-readable CA certificate (PEM) to trust, e.g. NODE_EXTRA_CA_CERTS. */
   caPath: string;
-  /** A fresh login (new token family), shaped as the CLI's `claudeAiOauth`. */
-  login(opts?: { accessTokenTtlSeconds?: number }): Credentials;
+  /** A fresh login (new token family), shaped as the CLI's `claudeAiOauth`; of another account when given one. */
+  login(opts?: { accessTokenTtlSeconds?: number; account?: Partial<Account> }): Credentials;
   /** A token as `claude setup-token` prints it (for CLAUDE_CODE_OAUTH_TOKEN): no refresh, long life. */
   issueLongLivedToken(): string;
   /** Newest refresh token of a family (family id or any of its tokens; default the newest login). */
@@ -63,6 +63,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     stats: emptyStats(),
     now,
     account: { ...DEFAULT_ACCOUNT, ...options.account },
+    familyAccounts: new Map(),
     revokedStatus: options.revokedStatus ?? 401,
   };
   const ca = await createCertAuthority();
@@ -89,7 +90,8 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     port: p.port,
     caPath: ca.caPath,
     login: (o) => {
-      const { family: _family, ...creds } = tokens.login(now(), o?.accessTokenTtlSeconds);
+      const { family, ...creds } = tokens.login(now(), o?.accessTokenTtlSeconds);
+      if (o?.account) ctx.familyAccounts.set(family, { ...ctx.account, ...o.account });
       return creds;
     },
     issueLongLivedToken: () => tokens.issueLongLived(now()).token,
@@ -107,6 +109,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     reset: () => {
       tokens.reset();
+      ctx.familyAccounts.clear();
       Object.assign(ctx.stats, emptyStats()); // in place: callers may hold a reference to stats
     },
     close: async () => {

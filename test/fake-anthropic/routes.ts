@@ -64,6 +64,8 @@ export interface RouteContext {
   stats: Stats;
   now: () => number;
   account: Account;
+  /** Logins made for another account than `account` (by family id). */
+  familyAccounts: Map<string, Account>;
   /** The real API answers a revoked OAuth token with 403 "OAuth token has been revoked"; default 401. */
   revokedStatus: 401 | 403;
 }
@@ -129,7 +131,7 @@ function tokenEndpoint(req: FakeRequest, ctx: RouteContext): FakeReply {
     return json(400, { error: r.error, error_description: r.description });
   }
   ctx.stats.refreshOk++;
-  const a = ctx.account;
+  const a = accountOf(ctx, r.family);
   return json(200, {
     token_type: 'Bearer',
     access_token: r.accessToken,
@@ -184,8 +186,11 @@ function messages(req: FakeRequest, ctx: RouteContext): FakeReply {
   };
 }
 
-function profile(ctx: RouteContext) {
-  const a = ctx.account;
+function accountOf(ctx: RouteContext, family: string): Account {
+  return ctx.familyAccounts.get(family) ?? ctx.account;
+}
+
+function profile(a: Account) {
   // Field names as the CLI reads them (organization_type → subscriptionType, rate_limit_tier, ...).
   return {
     account: {
@@ -214,9 +219,9 @@ function profile(ctx: RouteContext) {
   };
 }
 
-function authed(req: FakeRequest, ctx: RouteContext, body: () => unknown): FakeReply {
+function authed(req: FakeRequest, ctx: RouteContext, body: (account: Account) => unknown): FakeReply {
   const auth = authorize(req, ctx);
-  return auth.ok ? json(200, body()) : auth.reply;
+  return auth.ok ? json(200, body(accountOf(ctx, auth.family))) : auth.reply;
 }
 
 export function route(req: FakeRequest, ctx: RouteContext): FakeReply {
@@ -225,9 +230,9 @@ export function route(req: FakeRequest, ctx: RouteContext): FakeReply {
   if (m === 'POST' && p === '/v1/oauth/token') return tokenEndpoint(req, ctx);
   if (m === 'POST' && p === '/v1/messages') return messages(req, ctx);
   if (m === 'POST' && p === '/v1/messages/count_tokens') return authed(req, ctx, () => ({ input_tokens: 1 }));
-  if (m === 'GET' && (p === '/api/oauth/profile' || p === '/api/claude_cli_profile')) return authed(req, ctx, () => profile(ctx));
+  if (m === 'GET' && (p === '/api/oauth/profile' || p === '/api/claude_cli_profile')) return authed(req, ctx, profile);
   if (m === 'GET' && p === '/api/oauth/claude_cli/roles') {
-    return authed(req, ctx, () => ({ organization_role: 'admin', workspace_role: null, organization_name: ctx.account.organizationName }));
+    return authed(req, ctx, (a) => ({ organization_role: 'admin', workspace_role: null, organization_name: a.organizationName }));
   }
   // Connectivity probes the interactive CLI makes before its first screen.
   if (m === 'GET' && (p === '/api/hello' || p === '/v1/oauth/hello')) return json(200, { message: 'hello' });

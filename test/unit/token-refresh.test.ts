@@ -104,22 +104,23 @@ describe("while the workload runs", () => {
   });
 });
 
-describe("write-back", () => {
-  it("a fresh login inside the run goes back to the store; killing the run at random points never loses or rewinds it", async () => {
+describe("write-back (--allow-login)", () => {
+  it("a fresh login of the store's account inside the run goes back to the store (its refresh token spent once, by the entrypoint); killing the run at random points never loses or rewinds it", async () => {
     for (let trial = 0; trial < 40; trial++) {
       const store = await storeWithLogin(8 * 3600);
       const before = new Store(store).readCurrent()!;
       const fresh = { claudeAiOauth: fake.login() };
       const script = `printf '%s' '${JSON.stringify(fresh)}' > "$CLAUDE_CONFIG_DIR/.credentials.json.tmp" && mv "$CLAUDE_CONFIG_DIR/.credentials.json.tmp" "$CLAUDE_CONFIG_DIR/.credentials.json"`;
-      const run = runEntrypoint(store, ["sh", "-c", script]);
+      const run = runEntrypoint(store, ["sh", "-c", script], { CLAUDEAUTH_ALLOW_LOGIN: "1" });
       const signal = trial % 2 === 0 ? "SIGTERM" : "SIGKILL";
       setTimeout(() => run.kill(signal), 30 + Math.random() * 150);
       const result = await run;
       expect(containsTokenShape(result.stdout + result.stderr)).toBe(false);
       const after = new Store(store).readCurrent()!;
       expect(after.generation).toBeGreaterThanOrEqual(before.generation);
-      expect([before.credentials!.claudeAiOauth.refreshToken, fresh.claudeAiOauth.refreshToken]).toContain(after.credentials!.claudeAiOauth.refreshToken);
-      if (result.exitCode === 0) expect(after.credentials!.claudeAiOauth.refreshToken).toBe(fresh.claudeAiOauth.refreshToken);
+      const adopted = fake.latestRefreshToken(fresh.claudeAiOauth.refreshToken);
+      expect([before.credentials!.claudeAiOauth.refreshToken, adopted]).toContain(after.credentials!.claudeAiOauth.refreshToken);
+      if (result.exitCode === 0) expect(after.credentials!.claudeAiOauth.refreshToken).toBe(adopted);
     }
   });
 });

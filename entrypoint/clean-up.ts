@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { errorMessage } from "../core/errors";
+import { log } from "../core/output";
+import { endProcessesOf, ownsPidNamespace } from "./reap";
+import type { RuntimeUser } from "./user";
+import type { WorkingCopy } from "./working-copy";
+
+// After the workload: end what it left running, then remove its working copy without root
+// ever walking a tree the workload could have rearranged.
+
+/** Ends every process of the runtime uid; false if some would not end (then nothing may be read). */
+export function endLeftovers(user: RuntimeUser): boolean {
+  // On a host the uid may have other processes than ours, and as the same uid we would end ourselves.
+  if (!ownsPidNamespace() || user.uid === process.getuid!()) return true;
+  const { ended, remaining } = endProcessesOf(user.uid);
+  if (ended > 0) log.info(`ended ${ended} process${ended === 1 ? "" : "es"} the workload left running`);
+  if (remaining === 0) return true;
+  log.warn(`${remaining} processes of uid ${user.uid} would not end; the run's files are left unread`);
+  return false;
+}
+
+/**
+ * The runtime user empties its config dir (it can only harm its own files), then root removes
+ * the two empty dirs in its own parent. A container's tmpfs would go anyway; a host's work dir
+ * must not fill up.
+ */
+export function removeWorkingCopy(copy: WorkingCopy, user: RuntimeUser): void {
+  const ids = ["--user", user.name, "--uid", String(user.uid), "--gid", String(user.gid)];
+  spawnSync(process.execPath, ["__remove", ...ids, "--", copy.dir], { stdio: ["ignore", "ignore", "inherit"], argv0: "claudeauth-entrypoint" });
+  try {
+    fs.rmdirSync(copy.dir);
+    fs.rmdirSync(copy.parent);
+  } catch (error) {
+    log.warn(`could not remove the working copy ${copy.parent}: ${errorMessage(error)}`);
+  }
+}
+
+/** `__remove DIR`, run as the runtime user: empties DIR; a failure shows as DIR left behind. */
+export function removeAsUser(dir: string): number {
+  try {
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    return 0;
+  } catch {
+    return 1;
+  }
+}
