@@ -1,5 +1,5 @@
 import path from "node:path";
-import { CLAUDE_JSON_FILE, CREDENTIALS_FILE } from "../core/layout";
+import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
 import { parseCredentials } from "../core/credentials";
 import { withLock } from "../core/lock";
 import { lstatOrNull, readRegularFile } from "../core/safe-fs";
@@ -14,7 +14,7 @@ import { log } from "../core/output";
 export async function writeBack(store: Store, workingCopy: string, base: Capture): Promise<boolean> {
   const file = path.join(workingCopy, CREDENTIALS_FILE);
   if (!lstatOrNull(file)) return false;
-  const parsed = parseCredentials(readRegularFile(file, 1024 * 1024).toString("utf8"));
+  const parsed = parseCredentials(readRegularFile(file, MAX_AUTH_FILE_BYTES).toString("utf8"));
   if (!parsed.ok) return false; // logged out or blanked: nothing worth keeping
   const ours = parsed.value.claudeAiOauth;
   if (!ours.refreshToken || ours.refreshToken === base.credentials?.claudeAiOauth.refreshToken) return false;
