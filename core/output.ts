@@ -45,9 +45,17 @@ export const log = {
   error(message: string): void {
     process.stderr.write(line("error", message));
   },
+  /** Several lines for a developer (a stack trace with CLAUDEAUTH_DEBUG), redacted and escaped too. */
+  debug(text: string): void {
+    process.stderr.write(lines(text));
+  },
 };
 
 /** Program output (stdout): may span lines, still redacted and escaped. */
 export function print(text: string): void {
-  process.stdout.write(printable(redact(text.endsWith("\n") ? text : text + "\n")));
+  process.stdout.write(lines(text));
+}
+
+function lines(text: string): string {
+  return printable(redact(text.endsWith("\n") ? text : text + "\n"));
 }

@@ -13,7 +13,7 @@ import { registerSecret } from "../core/redact";
 // an empty or broken login never replaces a good capture.
 
 export type CaptureOutcome =
-  | { status: "captured"; generation: number; login: boolean }
+  | { status: "captured"; generation: number }
   | { status: "unchanged" }
   | { status: "no-credentials" }
   | { status: "invalid"; problem: string }
@@ -23,15 +23,15 @@ export type CaptureOutcome =
 export type Seed = { generation: number | null; oauth: OauthTokens | null };
 
 /**
- * A new login, made in this session: not the seeded access token, not the store's refresh
- * token (the CLI was never given it), and a refresh token unless the seed had none either,
- * so a copy of the seed without its refresh token can never replace a refreshable login.
+ * A new login, made in this session: not the access token of the login the store knows, not
+ * its refresh token (the CLI was never given the seed's), and a refresh token unless the known
+ * login had none either, so a copy without its refresh token never replaces a refreshable login.
  */
-export function isNewLogin(oauth: OauthTokens, seed: OauthTokens | null): boolean {
-  if (!seed) return true;
-  if (oauth.accessToken === seed.accessToken) return false;
-  if (seed.refreshToken && oauth.refreshToken === seed.refreshToken) return false;
-  return Boolean(oauth.refreshToken) || !seed.refreshToken;
+function isNewLogin(oauth: OauthTokens, known: OauthTokens | null): boolean {
+  if (!known) return true;
+  if (oauth.accessToken === known.accessToken) return false;
+  if (known.refreshToken && oauth.refreshToken === known.refreshToken) return false;
+  return Boolean(oauth.refreshToken) || !known.refreshToken;
 }
 
 export class HomeCapturer {
@@ -39,14 +39,19 @@ export class HomeCapturer {
   private lastProblem: string | null = null;
   /** The generation this session's view of the store rests on: the seed's, then each of its own commits. */
   private base: number | null;
+  /** The login the home holds as far as the store knows: the seed's, then each new login committed. */
+  private known: OauthTokens | null;
+  /** The capture holding this session's newest login (null: it made none). */
+  private loginGeneration: number | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly home: string,
     private readonly configDir?: string,
-    private readonly seed: Seed = { generation: null, oauth: null }, // not seeded: all it finds is new
+    seed: Seed = { generation: null, oauth: null }, // not seeded: all it finds is new
   ) {
     this.base = seed.generation;
+    this.known = seed.oauth;
   }
 
   /**
@@ -54,10 +59,11 @@ export class HomeCapturer {
    * `force`). `quiet` keeps it off a terminal the login's full-screen UI is using.
    *
    * A new login is committed whatever the store did meanwhile: logging in is what setup is
-   * for. Anything else is the seeded login, which the store may have refreshed since: then
-   * the store's own credentials are kept and only the session's settings are committed, by
-   * compare-and-swap against the generation the session rests on; if the store moved on,
-   * nothing is committed (a refresh or another session wins over a copy of the past).
+   * for. Anything else is a login the store already has (the seed, or one this session
+   * committed), which a refresh or a run may have rotated since: then the store's own
+   * credentials are kept and only the session's settings are committed, by compare-and-swap
+   * against the generation the session rests on; if the store moved on, nothing is committed
+   * (the newer capture wins over a copy of the past).
    */
   async capture(reason: string, { force = false, quiet = false } = {}): Promise<CaptureOutcome> {
     const paths = cliPaths(this.home, this.configDir);
@@ -76,7 +82,7 @@ export class HomeCapturer {
     this.lastProblem = null;
     if (read.digest === this.lastDigest && !force) return { status: "unchanged" };
 
-    const login = isNewLogin(read.oauth, this.seed.oauth);
+    const login = isNewLogin(read.oauth, this.known);
     let capture: Capture;
     try {
       capture = login
@@ -86,17 +92,21 @@ export class HomeCapturer {
       if (!(error instanceof ConflictError)) throw error;
       this.lastDigest = read.digest;
       const generation = this.store.currentGeneration();
-      if (!quiet) log.info(`no new login in this session (${reason}): the store moved on to capture ${generation} meanwhile and keeps that login; nothing from this session was captured`);
+      if (!quiet) {
+        const made = this.loginGeneration === null ? "no new login in this session" : `nothing new since this session's login (capture ${this.loginGeneration})`;
+        log.info(`${made} (${reason}): the store moved on to capture ${generation} meanwhile and keeps that login; nothing more was captured`);
+      }
       return { status: "superseded", generation };
     }
     const moved = capture.generation !== this.base;
     this.base = capture.generation;
     this.lastDigest = read.digest;
+    if (login) [this.known, this.loginGeneration] = [read.oauth, capture.generation];
     if (!quiet) {
-      if (login) log.info(`captured login state into the store (${reason}, capture ${capture.generation})`);
+      if (this.loginGeneration !== null) log.info(`captured login state into the store (${reason}, capture ${capture.generation})`);
       else log.info(`no new login in this session (${reason}): the store keeps its login${moved ? ", with this session's settings" : ""} (capture ${capture.generation})`);
     }
-    return { status: "captured", generation: capture.generation, login };
+    return { status: "captured", generation: capture.generation };
   }
 
   private fillLogin(draft: string, read: AuthFiles & { status: "ok" }, configDir: string): void {
@@ -104,7 +114,7 @@ export class HomeCapturer {
     this.fillSettings(draft, read, configDir);
   }
 
-  /** The seeded login is still the store's current one: keep its files, take the session's settings. */
+  /** The login the store knows is still its current one: keep its files, take the session's settings. */
   private commitSettings(read: AuthFiles & { status: "ok" }, configDir: string): Promise<Capture> {
     return this.store.commit(
       (draft) => {

@@ -177,6 +177,31 @@ describe.runIf(canRunEntrypointTests())("setup never rolls the store back (issue
     expect(fake.family(old.refreshToken)!.revoked).toBe(false); // the old family was never spent twice
   });
 
+  it("a login captured during setup and rotated by cron meanwhile is not committed again at exit", async () => {
+    const { root, home, store, bin } = world();
+    await storeWithLogin(store);
+    const fresh = fake.login();
+    const login = writeScript(bin, "login", loginScript({
+      credentials: serializeJson({ claudeAiOauth: fresh }),
+      after: [waitForFile(path.join(root, "stop")), "exit 0"].join("\n"),
+    }));
+    const session = setup(store, home, login);
+    await waitFor(() => storeOauth(store).refreshToken === fresh.refreshToken, 15_000, "the new login in the store");
+    await cronRefresh(store);
+    const rotated = storeOauth(store);
+    expect(rotated.refreshToken).toBe(fake.latestRefreshToken(fresh.refreshToken));
+    fs.writeFileSync(path.join(root, "stop"), "");
+    const result = await session.result;
+    expectNoTokens(result);
+    expect(result.status, result.stderr).toBe(0);
+    expect(currentCapture(store)!.generation).toBe(3);
+    expect(storeOauth(store)).toEqual(rotated);
+    expect(result.stderr).toMatch(/captured login state into the store \(credentials changed, capture 2\)/);
+    expect(result.stderr).toMatch(/nothing new since this session's login \(capture 2\) \(login command exited\): the store moved on to capture 3 meanwhile/);
+    await cronRefresh(store);
+    expect(fake.family(fresh.refreshToken)!.revoked).toBe(false);
+  });
+
   it("credentials that only drop the seed's refresh token are never a login: the store keeps its refresh token", async () => {
     const { home, store, bin } = world();
     const seeded = await storeWithLogin(store);
