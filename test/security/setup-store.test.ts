@@ -39,6 +39,15 @@ function setup(store: string, home: string, login: string) {
   return startEntrypoint(["setup", "--store", store, "--user", TEST_USER, "--owner", OWNER, "--", login], { home, env: endpointEnv() });
 }
 
+/** Lets the scripted login exit (it waits for ROOT/stop); setup must end well and print no token. */
+async function finish(session: ReturnType<typeof setup>, root: string): Promise<Result> {
+  fs.writeFileSync(path.join(root, "stop"), "");
+  const result = await session.result;
+  expectNoTokens(result);
+  expect(result.status, result.stderr).toBe(0);
+  return result;
+}
+
 /** What cron does: `refresh` with a margin longer than the token's life, so it rotates now. */
 async function cronRefresh(store: string): Promise<Result> {
   const result = await runEntrypoint(["refresh", "--store", store, "--owner", OWNER, "--refresh-margin", "9h"], { env: endpointEnv() });
@@ -84,10 +93,7 @@ describe.runIf(canRunEntrypointTests())("setup never rolls the store back (issue
     expect(rotated.refreshToken).toBe(fake.latestRefreshToken(seeded.refreshToken));
     fs.writeFileSync(path.join(root, "refreshed"), "");
     await new Promise((resolve) => setTimeout(resolve, 600)); // a few watch intervals for the rewrite
-    fs.writeFileSync(path.join(root, "stop"), "");
-    const result = await session.result;
-    expectNoTokens(result);
-    expect(result.status, result.stderr).toBe(0);
+    const result = await finish(session, root);
 
     // The store is where the refresh left it: capture 2, the rotated pair.
     expect(currentCapture(store)!.generation).toBe(2);
@@ -167,10 +173,7 @@ describe.runIf(canRunEntrypointTests())("setup never rolls the store back (issue
     await cronRefresh(store);
     fs.writeFileSync(path.join(root, "refreshed"), "");
     await waitFor(() => storeOauth(store).refreshToken === fresh.refreshToken, 15_000, "the new login in the store");
-    fs.writeFileSync(path.join(root, "stop"), "");
-    const result = await session.result;
-    expectNoTokens(result);
-    expect(result.status, result.stderr).toBe(0);
+    const result = await finish(session, root);
     expect(currentCapture(store)!.generation).toBe(3);
     expect(storeOauth(store)).toEqual(fresh);
     expect(result.stderr).toMatch(/captured login state into the store \(login command exited, capture 3\)/);
@@ -190,10 +193,7 @@ describe.runIf(canRunEntrypointTests())("setup never rolls the store back (issue
     await cronRefresh(store);
     const rotated = storeOauth(store);
     expect(rotated.refreshToken).toBe(fake.latestRefreshToken(fresh.refreshToken));
-    fs.writeFileSync(path.join(root, "stop"), "");
-    const result = await session.result;
-    expectNoTokens(result);
-    expect(result.status, result.stderr).toBe(0);
+    const result = await finish(session, root);
     expect(currentCapture(store)!.generation).toBe(3);
     expect(storeOauth(store)).toEqual(rotated);
     expect(result.stderr).toMatch(/captured login state into the store \(credentials changed, capture 2\)/);
