@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode;
     }
     log.error(`internal error: ${errorMessage(error)}`);
-    if (process.env.CLAUDEAUTH_DEBUG) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
+    if (process.env.CLAUDEAUTH_DEBUG) log.debug((error as Error).stack ?? "");
     return 1;
   }
 }

@@ -92,14 +92,21 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   const after = await readSnapshot(ref, docker);
   const status = analyze(after);
-  // Captures are numbered: a higher number than before the session is a capture it made.
+  // Captures are numbered: a higher number than before the session is a new capture, made by
+  // this session or, meanwhile, by a refresh or a run.
   const fresh = (after.generation ?? 0) > (before.generation ?? 0);
-  const sameLogin = fresh ? loginFingerprint(before) !== null && loginFingerprint(before) === loginFingerprint(after) : result.code === 0;
+  const bySetup = fresh && status.capture?.source === "setup";
+  const sameLogin = bySetup ? loginFingerprint(before) !== null && loginFingerprint(before) === loginFingerprint(after) : !fresh && result.code === 0;
   if (status.healthy && !options.longLived && before.generation !== null && sameLogin) {
     // The setup container starts from the last capture: the same login (an unchanged one is
     // not captured again). Nothing went wrong, but nothing new happened either.
     print(`No new login: profile ${ref.profile} keeps its earlier login (capture #${status.capture?.generation}).\n${renderStatus(status, { files: false })}`);
     return 0;
+  }
+  if (fresh && !bySetup && !options.longLived) {
+    // Its own capture, if any, is older than the store's newest: the entrypoint said above what it did.
+    print(`Profile ${ref.profile} changed during the setup: its newest capture (#${after.generation}) was made by ${status.capture?.source ?? "another writer"}.\n${renderStatus(status, { files: false })}`);
+    return status.healthy ? 0 : 1;
   }
   if (fresh && status.healthy) {
     print(`Logged in: profile ${ref.profile} is ready.\n${renderStatus(status, { files: false })}`);

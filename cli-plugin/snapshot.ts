@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE } from "../core/layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
 import { readRegularFile, UnsafeFileError } from "../core/safe-fs";
 import { errorMessage, UserError } from "../core/errors";
 import type { Docker } from "./docker";
@@ -29,7 +29,6 @@ export type Snapshot = {
 
 /** Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style dir). */
 export const AUTH_FILES = [CREDENTIALS_FILE, CLAUDE_JSON_FILE, LONG_LIVED_TOKEN_FILE, CAPTURE_META_FILE];
-const MAX_BYTES = 16 * 1024 * 1024;
 
 export function generationDir(generation: number): string {
   return `captures/${String(generation).padStart(8, "0")}`;
@@ -106,7 +105,7 @@ function listDir(dir: string, relative: string, snapshot: Snapshot): string[] {
 
 function readText(file: string, relative: string, snapshot: Snapshot): void {
   try {
-    snapshot.contents.set(relative, readRegularFile(file, MAX_BYTES).toString("utf8"));
+    snapshot.contents.set(relative, readRegularFile(file, MAX_AUTH_FILE_BYTES).toString("utf8"));
   } catch (error) {
     snapshot.unreadable.push({ path: relative, problem: error instanceof UnsafeFileError ? error.message : describeError(error) });
   }

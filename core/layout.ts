@@ -8,7 +8,11 @@ export const CLAUDE_JSON_FILE = ".claude.json";
 export const LONG_LIVED_TOKEN_FILE = "oauth-token";
 export const CAPTURE_META_FILE = "claudeauth.json";
 
-/** The largest auth file read: .claude.json can carry a long project list. */
+/**
+ * The one size bound for every file the binaries read or copy from a home, a capture or a
+ * working copy: .claude.json can carry a long project list. A file over it is skipped with a
+ * warning, never truncated; one bound everywhere means no path keeps a file another drops.
+ */
 export const MAX_AUTH_FILE_BYTES = 16 * 1024 * 1024;
 
 /** User configuration worth carrying to production, besides the auth files themselves. */

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { MAX_AUTH_FILE_BYTES } from "./layout";
 import { describeKind, isSafeName, lstatOrNull, makePrivateDir, readRegularFile, UnsafeFileError, writeNewFile, type Owner, type Skip } from "./safe-fs";
 
 // Copies an allow-list of entries into a fresh directory. Anything unexpected (a symlink,
@@ -7,7 +8,7 @@ import { describeKind, isSafeName, lstatOrNull, makePrivateDir, readRegularFile,
 // reason, never followed or opened.
 
 export type CopyLimits = { maxFileBytes: number; maxEntries: number; maxDepth: number };
-export const DEFAULT_LIMITS: CopyLimits = { maxFileBytes: 8 * 1024 * 1024, maxEntries: 10_000, maxDepth: 8 };
+export const DEFAULT_LIMITS: CopyLimits = { maxFileBytes: MAX_AUTH_FILE_BYTES, maxEntries: 10_000, maxDepth: 8 };
 
 export type CopyResult = { copied: string[]; skipped: Skip[] };
 

@@ -1,15 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
-import { lstatOrNull, type Owner } from "../core/safe-fs";
+import { CLAUDE_JSON_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
+import { serializeJson, withoutRefreshToken } from "../core/credentials";
+import { lstatOrNull, writeNewFile, type Owner } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
-import type { Capture } from "../core/store";
+import type { Capture, Store } from "../core/store";
 import { log } from "../core/output";
 import { UserError } from "../core/errors";
-import { HomeCapturer } from "./capture";
+import { HomeCapturer, type Seed } from "./capture";
 import { relaySignals, startWorkload } from "./child";
 import { captureTokenFromStdin } from "./long-lived";
 import { openStore } from "./owner";
+import { ensureFresh, RefreshRejectedError } from "./refresh";
 import { userEnvironment } from "./privileges";
 import { resolveUser } from "./user";
 import { serialQueue, watchFiles } from "./watch";
@@ -25,11 +27,11 @@ export async function setupMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
   const paths = cliPaths(user.home, configDir);
-  seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });
+  const seed = seedHome(await liveCapture(store, options), paths, { uid: user.uid, gid: user.gid });
 
   const env = userEnvironment(process.env, user, user.home);
 
-  const capturer = new HomeCapturer(store, user.home, configDir);
+  const capturer = new HomeCapturer(store, user.home, configDir, seed);
   const captures = serialQueue();
   const quiet = Boolean(process.stderr.isTTY); // the login's UI owns the terminal until it exits
   const captureSoon = (reason: string, force = false) =>
@@ -48,16 +50,39 @@ export async function setupMode(options: Options): Promise<number> {
   return outcome.code;
 }
 
-/** Starts the login from the last capture, so a second setup keeps what the first one did. */
-function seedHome(capture: Capture | null, paths: ReturnType<typeof cliPaths>, owner: Owner): void {
+/**
+ * The store's current capture, renewed first if its access token is due: the login is handed
+ * an access token only (below), so it must be one that still works for the session.
+ */
+async function liveCapture(store: Store, options: Options): Promise<Capture | null> {
+  try {
+    return await ensureFresh(store, options, options.refreshMarginMs);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    const why = error instanceof RefreshRejectedError ? "the token endpoint rejected the store's refresh token" : error.message;
+    log.warn(`could not renew the store's access token before the login (${why}): if the CLI asks, log in again in this session (/login in claude)`);
+    return store.readCurrent();
+  }
+}
+
+/**
+ * Starts the login from the last capture, so a second setup keeps what the first one did.
+ * The CLI gets the access token but never the refresh token: it would spend it outside the
+ * store lock, racing every run and `refresh` (the CLI uses such a file as is and never
+ * refreshes it). Returns what was seeded, for the captures to tell a new login from it.
+ */
+function seedHome(capture: Capture | null, paths: ReturnType<typeof cliPaths>, owner: Owner): Seed {
   ensureUserDir(paths.configDir, owner);
-  if (!capture) return;
+  if (!capture) return { generation: null, oauth: null };
+  if (capture.credentials && !lstatOrNull(paths.credentials)) {
+    writeNewFile(paths.credentials, serializeJson(withoutRefreshToken(capture.credentials)), owner);
+  }
   const seed = (from: string, to: string) => {
     if (!lstatOrNull(to)) copyEntry(path.join(capture.dir, from), to, { owner });
   };
-  seed(CREDENTIALS_FILE, paths.credentials);
   seed(CLAUDE_JSON_FILE, paths.claudeJson);
   for (const entry of USER_CONFIG_ENTRIES) seed(entry, path.join(paths.configDir, entry));
+  return { generation: capture.generation, oauth: capture.credentials?.claudeAiOauth ?? null };
 }
 
 function ensureUserDir(dir: string, owner: Owner): void {

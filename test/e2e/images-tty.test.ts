@@ -91,7 +91,9 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     }
     const { code, screen: final } = await terminal.exited(90_000);
     expectNoTokens(final);
-    expect(final).toMatch(/captured login state into the store \(login command exited/);
+    // The CLI was seeded with the access token only, used it, and made no new login: the
+    // store keeps its own credentials (refresh token and all) with the session's .claude.json.
+    expect(final).toMatch(/no new login in this session \(login command exited\): the store keeps its login/);
     // The session changed nothing about the login: the plugin says the earlier one is kept.
     expect(final).toMatch(/No new login: profile default keeps its earlier login/);
     expect(code).toBe(0);

@@ -114,14 +114,16 @@ describe.runIf(canRunEntrypointTests())("setup mode: when the login is captured"
     expect(fs.readFileSync(path.join(capture.dir, ".claude.json"), "utf8")).toBe(account);
   });
 
-  it("a second setup starts from the previous capture: the home is seeded, the login may keep it", async () => {
+  it("a second setup starts from the previous capture: the home is seeded (without the refresh token), the login may keep it", async () => {
     const { home, store, bin } = world();
     const a = credentialsText("previous");
     await seedStore(store, { ".credentials.json": a, ".claude.json": claudeJsonText(), "CLAUDE.md": "# mine\n" });
     const check = writeScript(bin, "check", `test -f "$HOME/.claude/.credentials.json" && test -f "$HOME/.claude.json" && test -f "$HOME/.claude/CLAUDE.md" || exit 9\n`);
     const result = checked(await runEntrypoint(setupArgs(store, [check]), { home }));
     expect(result.status).toBe(0);
-    expect(fs.readFileSync(path.join(home, ".claude", ".credentials.json"), "utf8")).toBe(a);
+    // Seeded with the access token only: the refresh token is the store's to spend, under its lock.
+    const seeded = JSON.parse(fs.readFileSync(path.join(home, ".claude", ".credentials.json"), "utf8"));
+    expect(seeded).toEqual({ ...JSON.parse(a), claudeAiOauth: { ...JSON.parse(a).claudeAiOauth, refreshToken: "" } });
     expect(fs.statSync(path.join(home, ".claude", ".credentials.json")).uid).toBe(23001);
     expect(currentCredentialsText(store)).toBe(a);
   });
