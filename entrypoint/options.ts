@@ -21,6 +21,7 @@ export type Options = {
   refreshMarginMs: number;
   supervise: boolean;
   minValidityMs: number;
+  lockStaleMs: number;
   tokenUrl: string;
   clientId: string;
   scope: string;
@@ -46,6 +47,7 @@ Options (environment variable in brackets):
   --refresh-margin DUR   refresh when the token expires within DUR [CLAUDEAUTH_REFRESH_MARGIN] (default 15m)
   --token-stdin          setup: store the long-lived token given on stdin instead of running a command
   --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
+  --lock-stale DUR       a store lock whose holder shows no sign of life for DUR is taken over [CLAUDEAUTH_LOCK_STALE] (default 30s)
   --min-validity DUR     health: unhealthy when the token expires within DUR [CLAUDEAUTH_MIN_VALIDITY] (default 0s)
   --token-url URL        OAuth token endpoint [CLAUDEAUTH_TOKEN_URL]
   --client-id ID         OAuth client id [CLAUDEAUTH_CLIENT_ID]
@@ -58,7 +60,7 @@ export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_c
 const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin"]);
 const VALUE_FLAGS = new Set([
-  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id",
+  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
 ]);
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
@@ -105,6 +107,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     refreshMarginMs: parseDuration(pick("--refresh-margin", "CLAUDEAUTH_REFRESH_MARGIN", "15m")),
     supervise: !flags.has("--no-supervise") && env.CLAUDEAUTH_SUPERVISE !== "0",
     minValidityMs: parseDuration(pick("--min-validity", "CLAUDEAUTH_MIN_VALIDITY", "0s")),
+    lockStaleMs: parseDuration(pick("--lock-stale", "CLAUDEAUTH_LOCK_STALE", "30s")),
     tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
     clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
     scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,

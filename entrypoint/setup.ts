@@ -3,7 +3,7 @@ import path from "node:path";
 import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout";
 import { lstatOrNull, type Owner } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
-import type { Capture } from "../core/store";
+import { readCurrentIfValid, type Capture } from "../core/store";
 import { log } from "../core/output";
 import { UserError } from "../core/errors";
 import { HomeCapturer } from "./capture";
@@ -25,7 +25,8 @@ export async function setupMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
   const paths = cliPaths(user.home, configDir);
-  seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });
+  // A store whose captures all fail to read is where a fresh login starts, not a dead end.
+  seedHome(readCurrentIfValid(store), paths, { uid: user.uid, gid: user.gid });
 
   const env = userEnvironment(process.env, user, user.home);
 

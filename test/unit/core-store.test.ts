@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { writeNewFile } from "../../core/safe-fs";
 import { ConflictError, InvalidCaptureError, Store, readCapture } from "../../core/store";
 import { UserError } from "../../core/errors";
+import { acquireLock } from "../../core/lock";
 import { claudeJsonText, credentialsText, seedStore, snapshotTree, tempRoot } from "../support/fixtures";
 import { STORE_OWNER } from "../support/test-user";
 
@@ -198,6 +199,8 @@ describe("readCurrent while a writer prunes", () => {
     // A second writer (another process, in real life) commits three captures between our
     // listing the generations and our reading the files of capture 3: its prune removes 3.
     const writer = new Store(store.root, store.owner);
+    const lock = await acquireLock(store.lockDir); // the writer's: commitLocked needs it held
+    onTestFinished(() => lock.release());
     const realLstat = fs.lstatSync;
     let raced = false;
     vi.spyOn(fs, "lstatSync").mockImplementation(((file: fs.PathLike, options?: fs.StatSyncOptions) => {
@@ -247,6 +250,8 @@ describe("readCurrent while a writer prunes", () => {
     const store = newStore();
     for (let i = 1; i <= 3; i++) await store.commit(fillWith({ ".credentials.json": credentialsText(`v${i}`) }), meta);
     const writer = new Store(store.root, store.owner);
+    const lock = await acquireLock(store.lockDir); // the writer's: commitLocked needs it held
+    onTestFinished(() => lock.release());
     const newest = credentialsText("newest2");
     const realReaddir = fs.readdirSync;
     let listings = 0;
