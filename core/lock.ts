@@ -5,9 +5,10 @@ import path from "node:path";
 import { UserError } from "./errors";
 
 // The store lock, visible across processes and containers on every filesystem a store can
-// live on. The lock is the directory `.lock` holding one file, `owner.<token>`, whose
-// random token names the holder:
-//   - take: build `.lock.new-<token>/owner.<token>` and rename it to `.lock`; the rename
+// live on. The lock is the directory `.lock` holding one empty file,
+// `owner.<token>.<pid namespace>.<pid>`, whose random token names the holder (an empty
+// file: taking the lock needs no free space, so a full disk can still be handled under it):
+//   - take: build `.lock.new-<token>/owner.<token>...` and rename it to `.lock`; the rename
 //     fails while another holder's (non-empty) `.lock` is there, so the lock appears
 //     complete, owner and all, or not at all;
 //   - release: unlink `.lock/owner.<token>`, then rmdir `.lock` (only ever an empty dir).
@@ -89,10 +90,9 @@ function tryTake(lockDir: string, token: string): boolean {
   const owner = lockOwner(lockDir);
   try {
     fs.mkdirSync(building, { mode: 0o700 });
-    const file = path.join(building, OWNER_PREFIX + token);
+    const file = path.join(building, ownerName(token));
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
-      fs.writeSync(fd, `${processIdentity()}\n`);
       if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
     } finally {
       fs.closeSync(fd);
@@ -117,7 +117,7 @@ function lockOwner(lockDir: string): { uid: number; gid: number } | null {
 }
 
 function holding(lockDir: string, token: string): Lock {
-  const ownerFile = path.join(lockDir, OWNER_PREFIX + token);
+  const ownerFile = path.join(lockDir, ownerName(token));
   const key = path.resolve(lockDir);
   let state: "held" | "lost" | "released" = "held";
   let lastBeat = 0;
@@ -151,7 +151,7 @@ function holding(lockDir: string, token: string): Lock {
       if (state === "held" && lstatIsFile(ownerFile)) return;
       if (state === "held") state = "lost";
       throw new LockLostError(
-        `lost the store lock ${lockDir} (another process took it over after this one showed no sign of life, e.g. while it was frozen or stopped): nothing was committed; run the command again`,
+        `lost the store lock ${lockDir}: another process took it over after this one showed no sign of life for the stale time (was it stopped or frozen?), so nothing was committed`,
       );
     },
   };
@@ -190,13 +190,8 @@ function inspect(lockDir: string): { mark: string; ownerFile: string | null; gon
   const name = names.find((n) => n.startsWith(OWNER_PREFIX));
   if (!name) return { mark: `${statMark(lockDir)} ${names.join("/")}`, ownerFile: null, gone: false }; // an older version's lock
   const ownerFile = path.join(lockDir, name);
-  let gone = false;
-  try {
-    const match = /^(\S+) (\d+)$/.exec(fs.readFileSync(ownerFile, "utf8").trim());
-    gone = match !== null && match[1] === processIdentity().split(" ")[0] && !isAlive(Number(match[2]));
-  } catch {
-    // Unreadable or just removed: no shortcut.
-  }
+  const [, namespace, pid] = OWNER_NAME.exec(name) ?? [];
+  const gone = namespace !== undefined && namespace === pidNamespace() && !isAlive(Number(pid));
   return { mark: `${name} ${statMark(ownerFile)}`, ownerFile, gone };
 }
 
@@ -210,15 +205,19 @@ function statMark(file: string): string {
   }
 }
 
-/** "<pid namespace> <pid>": a PID means something only inside its own namespace. */
-function processIdentity(): string {
-  let namespace = os.hostname();
+/** owner.<token>.<pid namespace>.<pid>: a PID means something only inside its own namespace. */
+function ownerName(token: string): string {
+  return `${OWNER_PREFIX}${token}.${pidNamespace()}.${process.pid}`;
+}
+const OWNER_NAME = /^owner\.[0-9a-f]+\.([^.]+)\.(\d+)$/;
+
+/** The PID namespace's inode number, or (no procfs) the host name in hex. */
+function pidNamespace(): string {
   try {
-    namespace = fs.readlinkSync("/proc/self/ns/pid");
+    return /\d+/.exec(fs.readlinkSync("/proc/self/ns/pid"))![0];
   } catch {
-    // No procfs: fall back to the host name.
+    return `h${Buffer.from(os.hostname()).toString("hex")}`;
   }
-  return `${namespace} ${process.pid}`;
 }
 
 function isAlive(pid: number): boolean {

@@ -91,8 +91,9 @@ function rescue(store: Store, reserve: RescueReserve, spent: string, credentials
     reserve.release();
     return new UserError(`the refreshed token could not be stored (${errorMessage(cause)}) nor rescued (${errorMessage(error)}): log in again with "docker claudeauth setup"`);
   }
+  const full = ["ENOSPC", "EDQUOT"].includes((cause as NodeJS.ErrnoException).code ?? "");
   return new UserError(
-    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts; free space on the store's disk`,
+    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts${full ? "; free space on the store's disk" : ""}`,
   );
 }
 

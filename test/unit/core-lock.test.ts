@@ -32,14 +32,14 @@ function startHolder(lockDir: string) {
   return { child, held, exited };
 }
 
-const ourNamespace = () => fs.readlinkSync("/proc/self/ns/pid");
+const ourNamespace = () => /\d+/.exec(fs.readlinkSync("/proc/self/ns/pid"))![0];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A lock as another holder leaves it: .lock/owner.<token> saying "<pid namespace> <pid>". */
-function plantLock(lockDir: string, identity: string, token = "planted"): string {
+/** A lock as another holder leaves it: .lock/owner.<token>.<pid namespace>.<pid>. */
+function plantLock(lockDir: string, namespace: string, pid: number): string {
   fs.mkdirSync(lockDir);
-  const file = path.join(lockDir, `owner.${token}`);
-  fs.writeFileSync(file, `${identity}\n`);
+  const file = path.join(lockDir, `owner.0badc0de.${namespace}.${pid}`);
+  fs.writeFileSync(file, "");
   return file;
 }
 const ownerFiles = (lockDir: string) => fs.readdirSync(lockDir).filter((n) => n.startsWith("owner."));
@@ -107,22 +107,21 @@ describe("stale locks", () => {
     const started = Date.now();
     const lock = await acquireLock(lockDir, { timeoutMs: 5_000, staleMs: 30_000 });
     expect(Date.now() - started).toBeLessThan(3_000); // not the 30 s staleMs
-    expect(ownerFiles(lockDir)).toHaveLength(1);
-    expect(fs.readFileSync(path.join(lockDir, ownerFiles(lockDir)[0]!), "utf8")).toBe(`${ourNamespace()} ${process.pid}\n`);
+    expect(ownerFiles(lockDir)).toEqual([expect.stringMatching(new RegExp(`^owner\\.[0-9a-f]{24}\\.${ourNamespace()}\\.${process.pid}$`))]);
     lock.release();
     expect(fs.readdirSync(path.dirname(lockDir)).filter((n) => n.startsWith(".lock"))).toEqual([]);
   });
 
   it("waits for a live holder in its own namespace, never stealing it", async () => {
     const lockDir = lockPath();
-    const file = plantLock(lockDir, `${ourNamespace()} ${process.pid}`);
+    const file = plantLock(lockDir, ourNamespace(), process.pid);
     await expect(acquireLock(lockDir, { timeoutMs: 200, staleMs: 60_000 })).rejects.toBeInstanceOf(LockTimeoutError);
     expect(fs.existsSync(file)).toBe(true);
   });
 
   it("a holder in another PID namespace (another container) is taken over only after staleMs of watching it stand still", async () => {
     const lockDir = lockPath();
-    plantLock(lockDir, "pid:[4026599999] 7");
+    plantLock(lockDir, "4026599999", 7);
     await expect(acquireLock(lockDir, { timeoutMs: 200, staleMs: 600 })).rejects.toBeInstanceOf(LockTimeoutError);
     const started = performance.now();
     const lock = await acquireLock(lockDir, { timeoutMs: 5_000, staleMs: 600 });
@@ -133,7 +132,7 @@ describe("stale locks", () => {
   it("judges staleness on the waiter's own clock: an owner file dated 1970 or next year (clock skew) changes nothing", async () => {
     for (const when of [new Date(0), new Date(Date.now() + 365 * 86_400_000)]) {
       const lockDir = lockPath();
-      const file = plantLock(lockDir, "pid:[4026599999] 7");
+      const file = plantLock(lockDir, "4026599999", 7);
       fs.utimesSync(file, when, when);
       fs.utimesSync(lockDir, when, when);
       await expect(acquireLock(lockDir, { timeoutMs: 300, staleMs: 1_000 }), String(when)).rejects.toBeInstanceOf(LockTimeoutError);
@@ -230,7 +229,7 @@ describe("stale locks", () => {
 
   it("many waiters breaking one stale lock: exactly one holds it at a time", async () => {
     const lockDir = lockPath();
-    plantLock(lockDir, `${ourNamespace()} 999999999`);
+    plantLock(lockDir, ourNamespace(), 999999999);
     const log = path.join(path.dirname(lockDir), "log");
     fs.writeFileSync(log, "");
     const results = await Promise.all(Array.from({ length: 4 }, () => run(["contend", lockDir, log, "5"])));
