@@ -118,7 +118,7 @@ function refuseForeignEntries(dir: string): void {
   if (foreign.length === 0) return;
   const sample = path.relative(dir, foreign[0]!) || ".";
   throw new UserError(
-    `cannot remove ${dir}: ${foreign.length} entr${foreign.length === 1 ? "y" : "ies"} belong to another user (e.g. ${sample}, left by an older version running as root); nothing was removed; remove it with: sudo rm -rf ${quote(dir)}`,
+    `cannot remove ${dir}: ${foreign.length} ${foreign.length === 1 ? "entry belongs" : "entries belong"} to another user (e.g. ${sample}, left by an older version running as root); nothing was removed; remove it with: sudo rm -rf ${quote(dir)}`,
   );
 }
 

@@ -1,8 +1,9 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, generationName } from "./layout";
 import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile, type Parsed } from "./credentials";
-import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, UnsafeFileError, writeNewFile, type Owner } from "./safe-fs";
+import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, replaceFileAtomically, UnsafeFileError, writeNewFile, type Owner } from "./safe-fs";
 import { assertLockHeld, withLock, type LockOptions } from "./lock";
 import { copyEntry, DEFAULT_LIMITS } from "./safe-copy";
 import { registerSecret } from "./redact";
@@ -26,6 +27,8 @@ const LOCK = ".lock";
 const TEMP_PREFIX = ".tmp-";
 const KEEP_GENERATIONS = 3;
 const RESCUE = "rescue.json";
+const REJECTED = "rejected";
+const KEEP_REJECTED = 16;
 const RESCUE_RESERVE = ".rescue.reserve";
 /** Room claimed for a rescue before a refresh token is spent: far more than any credentials file. */
 const RESCUE_RESERVE_BYTES = 64 * 1024;
@@ -243,6 +246,18 @@ export class Store {
     }
   }
 
+  /** Whether the token endpoint already rejected this refresh token (it is never sent again). */
+  isRejected(refreshToken: string): boolean {
+    return (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").includes(sha256(refreshToken));
+  }
+
+  /** Remembers (by digest) a refresh token the endpoint rejected; under the lock. */
+  markRejected(refreshToken: string): void {
+    const known = (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").filter(Boolean);
+    const kept = [...known.filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);
+    replaceFileAtomically(path.join(this.root, REJECTED), kept.join("\n") + "\n", this.owner);
+  }
+
   get rescueFile(): string {
     return path.join(this.root, RESCUE);
   }
@@ -392,6 +407,10 @@ export function copyCaptureInto(capture: Capture, draftDir: string, owner: Owner
     // The auth files' own bound: a long project list makes .claude.json bigger than a config file.
     copyEntry(path.join(capture.dir, name), path.join(draftDir, name), { owner, limits: { ...DEFAULT_LIMITS, maxFileBytes: MAX_AUTH_FILE_BYTES } });
   }
+}
+
+export function sha256(text: string): string {
+  return crypto.createHash("sha256").update(text).digest("hex");
 }
 
 /** The current capture, or null when there is none or none that reads (a login can start afresh). */

@@ -1,11 +1,10 @@
-import crypto from "node:crypto";
 import path from "node:path";
 import { CREDENTIALS_FILE } from "../core/layout";
 import { parseCredentials, serializeJson, type CredentialsFile, type OauthTokens } from "../core/credentials";
 import { registerSecret } from "../core/redact";
 import { assertLockHeld, withLock } from "../core/lock";
 import { writeNewFile } from "../core/safe-fs";
-import { copyCaptureInto, type Capture, type Draft, type RescueReserve, type Store } from "../core/store";
+import { copyCaptureInto, sha256, type Capture, type Draft, type RescueReserve, type Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { postJson } from "./http";
@@ -46,6 +45,9 @@ export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginM
 
 async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndpoint): Promise<Capture> {
   const oauth = current.credentials!.claudeAiOauth;
+  // A rejected token stays rejected (a fallback capture's token may have been spent to make
+  // the capture that no longer reads): say so instead of sending it on every run.
+  if (store.isRejected(oauth.refreshToken!)) throw rejected("earlier (it is not sent again)");
   const { draft, reserve } = prepareRefresh(store, current);
   let tokens: OauthTokens;
   try {
@@ -54,6 +56,7 @@ async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndp
   } catch (error) {
     draft.discard();
     reserve.release();
+    if (error instanceof RefreshRejectedError) rememberRejected(store, oauth.refreshToken!);
     throw error;
   }
   const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
@@ -139,8 +142,16 @@ function adoptRescue(store: Store): void {
   store.removeRescue();
 }
 
-function sha256(text: string): string {
-  return crypto.createHash("sha256").update(text).digest("hex");
+function rememberRejected(store: Store, refreshToken: string): void {
+  try {
+    store.markRejected(refreshToken);
+  } catch (error) {
+    log.warn(`could not note the rejected refresh token in the store (${errorMessage(error)})`);
+  }
+}
+
+function rejected(how: string): RefreshRejectedError {
+  return new RefreshRejectedError(`the token endpoint rejected the store's refresh token ${how}: log in again with "docker claudeauth setup"`);
 }
 
 async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): Promise<OauthTokens> {
@@ -153,11 +164,7 @@ async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): P
     throw new UserError(`cannot reach the token endpoint ${new URL(endpoint.tokenUrl).host} (${errorMessage(error)}): check the container's network, or set HTTPS_PROXY`);
   });
   const body = (typeof response.body === "object" && response.body ? response.body : {}) as Record<string, unknown>;
-  if (response.status === 400 || response.status === 401) {
-    throw new RefreshRejectedError(
-      `the token endpoint rejected the store's refresh token (${String(body.error ?? response.status)}): log in again with "docker claudeauth setup"`,
-    );
-  }
+  if (response.status === 400 || response.status === 401) throw rejected(`(${String(body.error ?? response.status)})`);
   if (response.status !== 200 || typeof body.access_token !== "string" || typeof body.expires_in !== "number") {
     throw new UserError(`token refresh failed: ${new URL(endpoint.tokenUrl).host} answered HTTP ${response.status}; try again later`);
   }
