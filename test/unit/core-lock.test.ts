@@ -227,6 +227,32 @@ describe("stale locks", () => {
     lock.release();
   });
 
+  it.runIf(process.getuid?.() === 0)("a non-root waiter that cannot read the holder's lock (an older version's root-owned dir) waits the full stale time", async () => {
+    const parent = path.dirname(lockPath());
+    const store = path.join(parent, "store");
+    fs.mkdirSync(store, { mode: 0o700 });
+    fs.chownSync(store, STORE_OWNER.uid, STORE_OWNER.gid);
+    const lockDir = path.join(store, ".lock");
+    fs.mkdirSync(lockDir, { mode: 0o700 }); // root's, unreadable to the store owner
+    fs.writeFileSync(path.join(lockDir, "owner"), "pid:[4026531836] 1 2026-01-01T00:00:00Z\n");
+    fs.chmodSync(parent, 0o755);
+    const started = performance.now();
+    const child = spawn(process.execPath, [bundleWorker("lock-worker"), "hold", lockDir, "3000"], {
+      stdio: ["ignore", "pipe", "inherit"],
+      uid: STORE_OWNER.uid,
+      gid: STORE_OWNER.gid,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on("data", (chunk) => String(chunk).includes("held") && resolve());
+        child.on("exit", (code) => reject(new Error(`the waiter exited (${code})`)));
+      });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(3_000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("many waiters breaking one stale lock: exactly one holds it at a time", async () => {
     const lockDir = lockPath();
     plantLock(lockDir, ourNamespace(), 999999999);
