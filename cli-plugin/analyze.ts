@@ -284,5 +284,5 @@ function checkFiles(snapshot: Snapshot, hostUser: { uid: number; gid: number }, 
 }
 
 function isStorePath(relative: string): boolean {
-  return relative === "." || relative === "captures" || relative.startsWith("captures/") || relative.startsWith(".lock") || relative.startsWith("rescue") || relative.startsWith(".rescue");
+  return relative === "." || relative === "captures" || relative.startsWith("captures/") || relative.startsWith(".lock") || relative.startsWith("rescue") || relative.startsWith(".rescue") || relative === "rejected";
 }

@@ -381,8 +381,10 @@ function warnOnce(root: string, capture: Capture, skipped: Capture["skipped"]): 
   const key = `${root}\0${notes.join("\0")}`;
   if (notes.length === 0 || warned.has(key)) return;
   warned.add(key);
-  const using = skipped.length ? `; using the earlier capture ${capture.generation}` : "";
-  log.warn(`the store at ${root}: ${notes.join("; ")}${using}; if runs fail to authenticate, log in again with "docker claudeauth setup"`);
+  const advice = skipped.length
+    ? `; using the earlier capture ${capture.generation}; if runs fail to authenticate, log in again with "docker claudeauth setup"`
+    : `; the next refresh or setup writes a good one`;
+  log.warn(`the store at ${root}: ${notes.join("; ")}${advice}`);
 }
 
 /** A file's parsed content, null when absent; a file that does not parse makes the capture invalid. */
