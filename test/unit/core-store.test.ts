@@ -180,12 +180,11 @@ describe("compare-and-swap", () => {
   it("waits for the store lock and commits after its holder releases it", async () => {
     const store = newStore();
     store.ensure();
-    fs.mkdirSync(store.lockDir);
-    fs.writeFileSync(path.join(store.lockDir, "owner"), `${fs.readlinkSync("/proc/self/ns/pid")} ${process.pid} now\n`);
+    const holder = await acquireLock(store.lockDir);
     const pending = store.commit(fillWith({ ".credentials.json": credentialsText("after") }), meta, { lock: { timeoutMs: 5_000 } });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(store.currentGeneration()).toBeNull();
-    fs.rmSync(store.lockDir, { recursive: true });
+    holder.release();
     expect((await pending).generation).toBe(1);
     expect(fs.existsSync(store.lockDir)).toBe(false);
   });
