@@ -236,7 +236,11 @@ function isAlive(pid: number): boolean {
  */
 function breakStale(lockDir: string, holder: Holder): void {
   if (holder.ownerFile) {
-    fs.rmSync(holder.ownerFile, { force: true });
+    try {
+      fs.rmSync(holder.ownerFile, { force: true });
+    } catch {
+      // Not ours to remove (another user's lock dir): keep waiting; the timeout says whose it is.
+    }
     return;
   }
   const grave = `${lockDir}.stale-${crypto.randomBytes(6).toString("hex")}`;
