@@ -79,7 +79,8 @@ function prepareRefresh(store: Store, current: Capture): { draft: Draft; reserve
     return { draft, reserve: store.reserveRescue() };
   } catch (error) {
     draft?.discard();
-    throw new UserError(`cannot refresh: the store at ${store.root} cannot take a new capture (${errorMessage(error)}); free space on its disk and try again (the refresh token was not spent)`);
+    const fix = diskFull(error) ? "free space on its disk and try again" : "check that it is mounted writable";
+    throw new UserError(`cannot refresh: the store at ${store.root} cannot take a new capture (${errorMessage(error)}); ${fix} (the refresh token was not spent)`);
   }
 }
 
@@ -94,10 +95,13 @@ function rescue(store: Store, reserve: RescueReserve, spent: string, credentials
     reserve.release();
     return new UserError(`the refreshed token could not be stored (${errorMessage(cause)}) nor rescued (${errorMessage(error)}): log in again with "docker claudeauth setup"`);
   }
-  const full = ["ENOSPC", "EDQUOT"].includes((cause as NodeJS.ErrnoException).code ?? "");
   return new UserError(
-    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts${full ? "; free space on the store's disk" : ""}`,
+    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts${diskFull(cause) ? "; free space on the store's disk" : ""}`,
   );
+}
+
+function diskFull(error: unknown): boolean {
+  return ["ENOSPC", "EDQUOT"].includes((error as NodeJS.ErrnoException).code ?? "");
 }
 
 /**
@@ -132,9 +136,8 @@ function adoptRescue(store: Store): void {
       }, { source: "rescue", mode: "oauth" });
       log.info(`adopted the refreshed token kept in ${store.rescueFile} (capture ${adopted.generation})`);
     } catch (error) {
-      throw new UserError(
-        `the store at ${store.root} holds a refreshed token that is not committed yet (${errorMessage(error)}): free space on its disk; no token is sent until it is committed`,
-      );
+      const fix = diskFull(error) ? "free space on its disk" : "check that it is mounted writable";
+      throw new UserError(`the store at ${store.root} holds a refreshed token that is not committed yet (${errorMessage(error)}): ${fix}; no token is sent until it is committed`);
     }
   } else if (stored !== parsed.value.claudeAiOauth.refreshToken) {
     log.warn(`dropped the store's rescue file ${store.rescueFile}: the store holds a newer login`);
