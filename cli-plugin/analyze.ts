@@ -123,18 +123,6 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     return status;
   }
 
-  // The capture a run uses: the newest one whose credentials read (see Store.readCurrent).
-  const generations = snapshot.generations.length ? snapshot.generations : [snapshot.generation];
-  const usable = generations.find((g) => credentialProblem(snapshot, g) === null) ?? null;
-  const newestProblem = credentialProblem(snapshot, snapshot.generation);
-  if (newestProblem !== null && usable !== null) {
-    fail(
-      "invalid",
-      `the current capture (${snapshot.generation}) is unusable: ${newestProblem}; runs fall back to capture ${usable}, whose refresh token may already have been spent`,
-      suggest("setup", ref),
-    );
-    return status;
-  }
   const generation = snapshot.generation;
   const dir = generationDir(generation);
   const text = (name: string) => snapshot.contents.get(`${dir}/${name}`);
@@ -145,8 +133,12 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   const credentialsText = text(CREDENTIALS_FILE);
   const longLived = text(LONG_LIVED_TOKEN_FILE)?.trim() || null;
   registerSecret(longLived);
-  if (newestProblem !== null) {
-    fail("invalid", `the current capture (${generation}) is unusable: ${newestProblem}`, suggest("setup", ref));
+  const problem = credentialProblem(snapshot, generation);
+  if (problem !== null) {
+    // Runs use the newest capture whose credentials read (see Store.readCurrent).
+    const usable = snapshot.generations.find((g) => credentialProblem(snapshot, g) === null);
+    const fallback = usable === undefined ? "" : `; runs fall back to capture ${usable}, whose refresh token may already have been spent`;
+    fail("invalid", `the current capture (${generation}) is unusable: ${problem}${fallback}`, suggest("setup", ref));
     return status;
   }
   const credentials = credentialsText === undefined ? null : parseCredentials(credentialsText);
