@@ -19,7 +19,8 @@ export type StoreStatus = {
   profile: string;
   store: { kind: "dir" | "volume"; location: string };
   healthy: boolean;
-  state: "ok" | "expired" | "missing" | "empty" | "invalid" | "unreadable";
+  /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
+  state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
   mode: "oauth" | "long-lived" | null;
   capture: { generation: number; capturedAt: string | null; source: string | null } | null;
   accessToken: { expiresAt: string; expiresInMs: number; expired: boolean } | null;
@@ -93,6 +94,9 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   }
 
   checkFiles(snapshot, hostUser, warn);
+  if (snapshot.entries.some((e) => e.path === "rescue.json")) {
+    warn("a refreshed token waits in rescue.json (its commit failed, e.g. on a full disk): the next run or refresh adopts it", suggest("refresh", ref));
+  }
   for (const item of snapshot.unreadable) {
     const entry = snapshot.entries.find((e) => e.path === item.path) ?? root;
     const owner = entry ? ` (owned by ${entry.uid}:${entry.gid}, mode ${octal(entry.mode, entry.type)})` : "";
@@ -119,41 +123,45 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     return status;
   }
 
-  const dir = generationDir(snapshot.generation);
+  const generation = snapshot.generation;
+  const dir = generationDir(generation);
   const text = (name: string) => snapshot.contents.get(`${dir}/${name}`);
-  const meta = parseMeta(text(CAPTURE_META_FILE));
-  status.capture = { generation: snapshot.generation, capturedAt: meta?.capturedAt || null, source: meta?.source ?? null };
+  const metaText = text(CAPTURE_META_FILE);
+  const meta = parseMeta(metaText);
+  status.capture = { generation, capturedAt: meta?.capturedAt || null, source: meta?.source ?? null };
 
   const credentialsText = text(CREDENTIALS_FILE);
   const longLived = text(LONG_LIVED_TOKEN_FILE)?.trim() || null;
   registerSecret(longLived);
-  const invalid = (problem: string) =>
-    fail("invalid", `the current capture (${snapshot.generation}) is unusable: ${problem}`, suggest("setup", ref));
-
-  let credentials = null;
-  if (credentialsText !== undefined) {
-    const parsed = parseCredentials(credentialsText);
-    if (!parsed.ok) {
-      invalid(credentialsText.trim() === "" ? ".credentials.json is empty: the login was not completed" : parsed.problem);
-    } else {
-      credentials = parsed.value;
-      registerSecret(credentials.claudeAiOauth.accessToken);
-      registerSecret(credentials.claudeAiOauth.refreshToken);
-    }
+  const problem = credentialProblem(snapshot, generation);
+  if (problem !== null) {
+    // Runs use the newest capture whose credentials read (see Store.readCurrent).
+    const usable = snapshot.generations.find((g) => credentialProblem(snapshot, g) === null);
+    const fallback = usable === undefined ? "" : `; runs fall back to capture ${usable}, whose refresh token may already have been spent`;
+    fail("invalid", `the current capture (${generation}) is unusable: ${problem}${fallback}`, suggest("setup", ref));
+    return status;
   }
+  const credentials = credentialsText === undefined ? null : parseCredentials(credentialsText);
+  if (credentials?.ok) {
+    registerSecret(credentials.value.claudeAiOauth.accessToken);
+    registerSecret(credentials.value.claudeAiOauth.refreshToken);
+  }
+  // Files that do not authenticate: runs ignore them, but the store is damaged; a new capture rewrites them.
+  const repair = credentials?.ok ? suggest("refresh", ref) : suggest("setup --long-lived", ref);
   const claudeJsonText = text(CLAUDE_JSON_FILE);
   if (claudeJsonText !== undefined) {
     const parsed = parseClaudeJson(claudeJsonText);
-    if (!parsed.ok) invalid(parsed.problem);
+    if (!parsed.ok) fail("damaged", `the current capture (${generation}) is damaged: ${parsed.problem} (runs ignore it)`, repair);
     else {
       const account = parsed.value.oauthAccount;
       status.account = { email: account?.emailAddress ?? null, organization: account?.organizationName ?? null };
     }
   }
-  if (credentialsText === undefined && !longLived) invalid("it holds no credentials (.credentials.json or a long-lived token)");
+  if (metaText !== undefined && !meta) fail("damaged", `the current capture (${generation}) is damaged: ${CAPTURE_META_FILE} is not valid capture metadata (truncated or corrupt)`, repair);
   if (status.state !== "ok") return status;
+  const credentialsValue = credentials?.ok ? credentials.value : null;
 
-  status.mode = meta?.mode === "long-lived" || (!credentials && longLived) ? "long-lived" : "oauth";
+  status.mode = meta?.mode === "long-lived" || (!credentialsValue && longLived) ? "long-lived" : "oauth";
   const capturedAt = status.capture.capturedAt ? Date.parse(status.capture.capturedAt) : NaN;
   if (Number.isFinite(capturedAt) && capturedAt - now > CLOCK_TOLERANCE_MS) {
     warn(`the current capture is dated ${formatDuration(capturedAt - now)} in the future: the clock of the machine that made it, or this one, is wrong`, "sudo timedatectl set-ntp true");
@@ -173,9 +181,9 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     }
   }
 
-  if (credentials) {
-    const summary = summarize(credentials, now);
-    const oauth = credentials.claudeAiOauth as Record<string, unknown>;
+  if (credentialsValue) {
+    const summary = summarize(credentialsValue, now);
+    const oauth = credentialsValue.claudeAiOauth as Record<string, unknown>;
     status.accessToken = { expiresAt: new Date(summary.expiresAt).toISOString(), expiresInMs: summary.expiresInMs, expired: summary.expired };
     const refreshExpiresAt = typeof oauth.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null;
     status.refreshToken = { present: summary.hasRefreshToken, expiresAt: refreshExpiresAt ? new Date(refreshExpiresAt).toISOString() : null };
@@ -210,10 +218,24 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   return status;
 }
 
+/** Why a capture's credentials cannot be used (as the entrypoint reads them), null if they can. */
+function credentialProblem(snapshot: Snapshot, generation: number): string | null {
+  const dir = generationDir(generation);
+  const credentialsText = snapshot.contents.get(`${dir}/${CREDENTIALS_FILE}`);
+  if (credentialsText !== undefined) {
+    const parsed = parseCredentials(credentialsText);
+    if (parsed.ok) return null;
+    return credentialsText.trim() === "" ? ".credentials.json is empty: the login was not completed" : parsed.problem;
+  }
+  if (snapshot.contents.get(`${dir}/${LONG_LIVED_TOKEN_FILE}`)?.trim()) return null;
+  return "it holds no credentials (.credentials.json or a long-lived token)";
+}
+
 function parseMeta(text: string | undefined): { capturedAt?: string; source?: string; mode?: string } | null {
   if (!text) return null;
   try {
     const value = JSON.parse(text) as Record<string, unknown>;
+    if (typeof value !== "object" || value === null || typeof value.source !== "string") return null;
     return {
       ...(typeof value.capturedAt === "string" ? { capturedAt: value.capturedAt } : {}),
       ...(typeof value.source === "string" ? { source: value.source } : {}),
@@ -254,5 +276,5 @@ function checkFiles(snapshot: Snapshot, hostUser: { uid: number; gid: number }, 
 }
 
 function isStorePath(relative: string): boolean {
-  return relative === "." || relative === "captures" || relative.startsWith("captures/") || relative === ".lock";
+  return relative === "." || relative === "captures" || relative.startsWith("captures/") || relative.startsWith(".lock") || relative.startsWith("rescue") || relative.startsWith(".rescue") || relative === "rejected";
 }

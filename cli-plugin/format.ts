@@ -19,7 +19,7 @@ export function when(iso: string, now = Date.now()): string {
 
 export function stateWord(status: StoreStatus): string {
   if (status.healthy) return status.findings.length ? "healthy, with warnings" : "healthy";
-  return { ok: "healthy", expired: "expired", missing: "not set up", empty: "not logged in", invalid: "invalid", unreadable: "unreadable" }[status.state];
+  return { ok: "healthy", expired: "expired", missing: "not set up", empty: "not logged in", invalid: "invalid", damaged: "damaged", unreadable: "unreadable" }[status.state];
 }
 
 export function renderFinding(finding: Finding): string {

@@ -1,9 +1,10 @@
 import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline";
-import { UserError } from "../core/errors";
+import { UserError, errorMessage } from "../core/errors";
 import { log, print } from "../core/output";
 import { formatRelative } from "../core/duration";
-import { analyze } from "./analyze";
+import { analyze, quote } from "./analyze";
 import type { Docker } from "./docker";
 import { stateWord } from "./format";
 import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "./profile";
@@ -58,6 +59,7 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
     if (target.dir) {
       if (!fs.existsSync(target.dir)) throw new UserError(`no such profile: ${target.profile} (${target.dir} does not exist)`);
       if (!looksLikeStore(target.dir)) throw new UserError(`${target.dir} does not look like a claudeauth store (no captures/): not removing it; remove it yourself if you are sure`);
+      refuseForeignEntries(target.dir);
     }
   }
   if (!options.force) {
@@ -75,7 +77,11 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
       throw new UserError(`${target.what} is in use by running containers (${running.stdout.trim().split("\n").length}); stop them first or add --force`);
     }
     if (target.dir) {
-      fs.rmSync(target.dir, { recursive: true, force: true });
+      try {
+        fs.rmSync(target.dir, { recursive: true, force: true });
+      } catch (error) {
+        throw new UserError(`could not remove all of ${target.dir} (${errorMessage(error)}): remove the rest with: sudo rm -rf ${quote(target.dir)}`);
+      }
       print(`removed ${target.what}`);
     } else if (target.volume) {
       await docker.output(["volume", "rm", target.volume], `docker volume rm ${target.volume}`);
@@ -83,6 +89,37 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
     }
   }
   return 0;
+}
+
+/**
+ * A store with entries we may not remove (an older version's root-owned lock leftovers)
+ * would be half removed: refuse before deleting anything, and say how to remove it.
+ */
+function refuseForeignEntries(dir: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0) return;
+  const foreign: string[] = [];
+  const walk = (current: string) => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(current);
+    } catch {
+      foreign.push(current);
+      return;
+    }
+    for (const name of names) {
+      const file = path.join(current, name);
+      const stat = fs.lstatSync(file);
+      if (stat.uid !== uid) foreign.push(file);
+      else if (stat.isDirectory()) walk(file);
+    }
+  };
+  walk(dir);
+  if (foreign.length === 0) return;
+  const sample = path.relative(dir, foreign[0]!) || ".";
+  throw new UserError(
+    `cannot remove ${dir}: ${foreign.length} ${foreign.length === 1 ? "entry belongs" : "entries belong"} to another user (e.g. ${sample}, left by an older version running as root); nothing was removed; remove it with: sudo rm -rf ${quote(dir)}`,
+  );
 }
 
 function looksLikeStore(dir: string): boolean {

@@ -24,7 +24,10 @@ export type Snapshot = {
   contents: Map<string, string>;
   /** Paths that could not be read, with why (permission denied, a symlink, ...). */
   unreadable: { path: string; problem: string }[];
+  /** The newest generation (the current capture, unless it does not read). */
   generation: number | null;
+  /** Every generation present, newest first; the auth files of each are in `contents`. */
+  generations: number[];
 };
 
 /** Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style dir). */
@@ -39,7 +42,7 @@ export async function readSnapshot(ref: StoreRef, docker: Docker): Promise<Snaps
 }
 
 export function readHostSnapshot(ref: StoreRef & { kind: "dir" }): Snapshot {
-  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null };
+  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null, generations: [] };
   const root = ref.path;
   const rootEntry = lstatEntry(root, ".", snapshot);
   if (!rootEntry) return snapshot;
@@ -58,6 +61,14 @@ export function readHostSnapshot(ref: StoreRef & { kind: "dir" }): Snapshot {
   const generations = names.filter((name) => GENERATION_NAME.test(name)).map(Number).sort((a, b) => b - a);
   if (generations.length === 0) return snapshot;
   snapshot.generation = generations[0]!;
+  snapshot.generations = generations;
+  // Older captures: only their auth files, to tell which one a run falls back to.
+  for (const generation of generations.slice(1)) {
+    const older = generationDir(generation);
+    for (const name of AUTH_FILES) {
+      if (fs.existsSync(path.join(root, older, name))) readText(path.join(root, older, name), `${older}/${name}`, snapshot);
+    }
+  }
   const relative = generationDir(snapshot.generation);
   for (const name of listDir(path.join(root, relative), relative, snapshot)) {
     const entry = lstatEntry(path.join(root, relative, name), `${relative}/${name}`, snapshot);
@@ -117,16 +128,18 @@ function describeError(error: unknown): string {
   return errorMessage(error);
 }
 
-// Lists the root, captures/ and the newest capture (two levels), NUL-separated, into tar.
+// Lists the root, captures/, the newest capture (two levels) and the auth files of the
+// older ones, NUL-separated, into tar.
 const VOLUME_SCRIPT = `cd /store || exit 3
 g=$(ls -1 captures 2>/dev/null | grep -E '^[0-9]{8}$' | sort | tail -n 1)
 { find . -maxdepth 1 -print0
   [ -d captures ] && find captures -mindepth 1 -maxdepth 1 -print0
   [ -n "$g" ] && find "captures/$g" -mindepth 1 -maxdepth 2 -print0
+  [ -d captures ] && find captures -mindepth 2 -maxdepth 2 -type f ! -path "captures/$g/*" \\( ${AUTH_FILES.map((f) => `-name '${f}'`).join(" -o ")} \\) -print0
 } | tar --numeric-owner --no-recursion --null -T - -cf -`;
 
 export async function readVolumeSnapshot(ref: StoreRef & { kind: "volume" }, docker: Docker): Promise<Snapshot> {
-  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null };
+  const snapshot: Snapshot = { ref, exists: false, entries: [], contents: new Map(), unreadable: [], generation: null, generations: [] };
   const listed = await docker.capture(["volume", "ls", "--quiet", "--filter", `name=^${ref.volume}$`]);
   if (listed.code !== 0) throw docker.failure("docker volume ls", listed);
   if (!listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume)) return snapshot;
@@ -136,18 +149,21 @@ export async function readVolumeSnapshot(ref: StoreRef & { kind: "volume" }, doc
   const archive = await docker.captureBuffer(args);
   if (archive.code !== 0) throw new UserError(`cannot read ${describeStore(ref)}: ${archive.stderr.trim().split("\n")[0] || `exit code ${archive.code}`}`);
   snapshot.exists = true;
-  for (const entry of parseTar(archive.stdout)) {
-    snapshot.entries.push({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtimeMs: entry.mtimeMs });
+  const entries = parseTar(archive.stdout);
+  snapshot.generations = entries
+    .filter((e) => e.type === "dir" && /^captures\/\d{8}$/.test(e.path))
+    .map((e) => Number(e.path.slice("captures/".length)))
+    .sort((a, b) => b - a);
+  snapshot.generation = snapshot.generations[0] ?? null;
+  const newest = snapshot.generation === null ? null : `${generationDir(snapshot.generation)}/`;
+  for (const entry of entries) {
     const base = entry.path.split("/").pop()!;
     const inCapture = /^captures\/\d{8}\/[^/]+$/.test(entry.path) || !entry.path.includes("/");
     if (entry.type === "file" && inCapture && AUTH_FILES.includes(base)) snapshot.contents.set(entry.path, entry.data.toString("utf8"));
+    // Older captures are read for their auth files only; the listing shows the current one.
+    if (/^captures\/\d{8}\//.test(entry.path) && (newest === null || !entry.path.startsWith(newest))) continue;
+    snapshot.entries.push({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtimeMs: entry.mtimeMs });
   }
-  const generations = snapshot.entries
-    .map((e) => /^captures\/(\d{8})$/.exec(e.path))
-    .filter((m): m is RegExpExecArray => m !== null && snapshot.entries.some((e) => e.path === m[0] && e.type === "dir"))
-    .map((m) => Number(m[1]))
-    .sort((a, b) => b - a);
-  snapshot.generation = generations[0] ?? null;
   return snapshot;
 }
 

@@ -4,7 +4,7 @@ import { UserError } from "./errors";
 import { registerSecret } from "./redact";
 import { lstatOrNull, writeNewFile } from "./safe-fs";
 import { copyEntry } from "./safe-copy";
-import { copyCaptureInto, InvalidCaptureError, type Capture, type Store } from "./store";
+import { copyCaptureInto, readCurrentIfValid, type Capture, type Store } from "./store";
 
 // Long-lived mode: the token `claude setup-token` prints, kept as the capture's
 // `oauth-token` (0600). A new capture keeps the earlier one's .claude.json and user
@@ -34,13 +34,4 @@ export async function commitLongLivedToken(store: Store, token: string, source: 
     },
     { source, mode: "long-lived" },
   );
-}
-
-function readCurrentIfValid(store: Store): Capture | null {
-  try {
-    return store.readCurrent();
-  } catch (error) {
-    if (error instanceof InvalidCaptureError) return null;
-    throw error;
-  }
 }

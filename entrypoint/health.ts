@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { Store } from "../core/store";
+import { InvalidCaptureError, Store } from "../core/store";
 import { summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
 import { errorMessage } from "../core/errors";
@@ -19,9 +19,14 @@ function checkHealth(options: Options): [boolean, string] {
   try {
     capture = new Store(options.store).readCurrent();
   } catch (error) {
-    return [false, `the store's capture is invalid: ${errorMessage(error)}`];
+    return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }
   if (!capture) return [false, "the store holds no capture: run docker claudeauth setup"];
+  // Runs fall back to an older capture, whose refresh token may be spent: not a healthy store.
+  const newest = capture.skipped[0];
+  if (newest) return [false, `the store's capture ${newest.generation} is invalid (${newest.problem}); runs fall back to capture ${capture.generation}: run docker claudeauth setup`];
+  const ignored = capture.ignored[0];
+  if (ignored) return [false, `${ignored.file} of the store's capture ${capture.generation} is invalid (${ignored.problem}): run docker claudeauth refresh or setup`];
   if (!capture.credentials) return [true, "long-lived token present"];
   const summary = summarize(capture.credentials);
   const refresh = summary.hasRefreshToken ? "refresh token present" : "no refresh token";

@@ -1,4 +1,5 @@
 import { configureOutput, log, print } from "../core/output";
+import { configureLocks } from "../core/lock";
 import { UserError, errorMessage } from "../core/errors";
 import { formatRelative } from "../core/duration";
 import { parseOptions, type Options } from "./options";
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   configureOutput({ prefix: "claudeauth: " });
   try {
     const options = parseOptions(argv);
+    configureLocks({ staleMs: options.lockStaleMs });
     return await MODES[options.mode](options);
   } catch (error) {
     if (error instanceof UserError) {

@@ -26,6 +26,7 @@ export type Options = {
   allowLogin: LoginPolicy;
   profileUrl: string;
   minValidityMs: number;
+  lockStaleMs: number;
   tokenUrl: string;
   clientId: string;
   scope: string;
@@ -53,6 +54,7 @@ Options (environment variable in brackets):
   --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
   --allow-login          run: keep a login the workload makes, if it is the store's account [CLAUDEAUTH_ALLOW_LOGIN=1]
   --allow-other-account  run: keep it whatever its account [CLAUDEAUTH_ALLOW_LOGIN=any-account]
+  --lock-stale DUR       a store lock whose holder shows no sign of life for DUR is taken over [CLAUDEAUTH_LOCK_STALE] (default 30s)
   --min-validity DUR     health: unhealthy when the token expires within DUR [CLAUDEAUTH_MIN_VALIDITY] (default 0s)
   --token-url URL        OAuth token endpoint [CLAUDEAUTH_TOKEN_URL]
   --client-id ID         OAuth client id [CLAUDEAUTH_CLIENT_ID]
@@ -67,7 +69,8 @@ export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_c
 const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec", "__remove"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account"]);
 const VALUE_FLAGS = new Set([
-  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id", "--profile-url",
+  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
+  "--profile-url",
 ]);
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
@@ -114,6 +117,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     refreshMarginMs: parseDuration(pick("--refresh-margin", "CLAUDEAUTH_REFRESH_MARGIN", "15m")),
     supervise: !flags.has("--no-supervise") && env.CLAUDEAUTH_SUPERVISE !== "0",
     minValidityMs: parseDuration(pick("--min-validity", "CLAUDEAUTH_MIN_VALIDITY", "0s")),
+    lockStaleMs: parseDuration(pick("--lock-stale", "CLAUDEAUTH_LOCK_STALE", "30s")),
     tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
     clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
     profileUrl: pick("--profile-url", "CLAUDEAUTH_PROFILE_URL", DEFAULT_PROFILE_URL),

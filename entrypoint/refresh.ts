@@ -1,16 +1,22 @@
 import path from "node:path";
 import { CREDENTIALS_FILE } from "../core/layout";
-import { serializeJson, type CredentialsFile, type OauthTokens } from "../core/credentials";
+import { parseCredentials, serializeJson, type CredentialsFile, type OauthTokens } from "../core/credentials";
 import { registerSecret } from "../core/redact";
-import { withLock } from "../core/lock";
+import { assertLockHeld, withLock } from "../core/lock";
 import { writeNewFile } from "../core/safe-fs";
-import { copyCaptureInto, type Capture, type Store } from "../core/store";
+import { copyCaptureInto, sha256, type Capture, type Draft, type RescueReserve, type Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
+import { log } from "../core/output";
 import { postJson } from "./http";
 
 // Single-flight refresh: whoever finds the access token near expiry takes the store lock,
 // looks again (another run may have just refreshed), spends the refresh token once and
 // commits the rotated pair before anyone else can read the old one.
+//
+// A spent token is never sent twice: everything the commit needs is written (and room for
+// a rescue claimed) before the token is spent, so a full disk stops us while the token is
+// still good; if the commit fails anyway, the rotated pair goes to the store's rescue file,
+// which the next holder of the lock adopts before it could send any token.
 
 export type TokenEndpoint = { tokenUrl: string; clientId: string; scope: string };
 
@@ -25,20 +31,130 @@ export function needsRefresh(capture: Capture, marginMs: number, now = Date.now(
 
 export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture | null> {
   const before = store.readCurrent();
-  if (!before || !needsRefresh(before, marginMs)) return before;
+  if (!before || (!needsRefresh(before, marginMs) && store.readRescue() === null)) return before;
   return withLock(store.lockDir, async () => {
+    adoptRescue(store);
     const current = store.readCurrent()!;
     // Someone refreshed while we waited for the lock: take their token unless it is nearly
     // gone too (tokens that live shorter than the margin would otherwise rotate on every run).
     const tookTheirs = current.generation !== before.generation && !needsRefresh(current, Math.min(marginMs, STILL_USABLE_MS));
     if (tookTheirs || !needsRefresh(current, marginMs)) return current;
-    const tokens = await spendRefreshToken(current.credentials!.claudeAiOauth, endpoint);
-    const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
-    return store.commitLocked((draft) => {
-      copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE]);
-      writeNewFile(path.join(draft, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
-    }, { source: "refresh", mode: "oauth" });
+    return refreshLocked(store, current, endpoint);
   });
+}
+
+async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndpoint): Promise<Capture> {
+  const oauth = current.credentials!.claudeAiOauth;
+  // A rejected token stays rejected (a fallback capture's token may have been spent to make
+  // the capture that no longer reads): say so instead of sending it on every run.
+  if (store.isRejected(oauth.refreshToken!)) throw rejected("earlier (it is not sent again)");
+  const { draft, reserve } = prepareRefresh(store, current);
+  let tokens: OauthTokens;
+  try {
+    assertLockHeld(store.lockDir); // never spend a token under a lock another process has taken over
+    tokens = await spendRefreshToken(oauth, endpoint);
+  } catch (error) {
+    draft.discard();
+    reserve.release();
+    if (error instanceof RefreshRejectedError) rememberRejected(store, oauth.refreshToken!);
+    throw error;
+  }
+  const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
+  try {
+    writeNewFile(path.join(draft.dir, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
+    const capture = draft.commit();
+    reserve.release();
+    return capture;
+  } catch (error) {
+    draft.discard();
+    throw rescue(store, reserve, oauth.refreshToken!, credentials, error);
+  }
+}
+
+/** The draft (every file but the new credentials) and the rescue room: a full disk shows here, before any token is spent. */
+function prepareRefresh(store: Store, current: Capture): { draft: Draft; reserve: RescueReserve } {
+  let draft: Draft | undefined;
+  try {
+    draft = store.prepareLocked((dir) => copyCaptureInto(current, dir, store.owner, [CREDENTIALS_FILE]), { source: "refresh", mode: "oauth" });
+    return { draft, reserve: store.reserveRescue() };
+  } catch (error) {
+    draft?.discard();
+    const fix = diskFull(error) ? "free space on its disk and try again" : "check that it is mounted writable";
+    throw new UserError(`cannot refresh: the store at ${store.root} cannot take a new capture (${errorMessage(error)}); ${fix} (the refresh token was not spent)`);
+  }
+}
+
+type Rescue = { schema: 1; spentRefreshTokenSha256: string; rescuedAt: string; credentials: CredentialsFile };
+
+/** Keeps a rotated pair whose commit failed; returns the error to report. */
+function rescue(store: Store, reserve: RescueReserve, spent: string, credentials: CredentialsFile, cause: unknown): UserError {
+  const record: Rescue = { schema: 1, spentRefreshTokenSha256: sha256(spent), rescuedAt: new Date().toISOString(), credentials };
+  try {
+    reserve.write(serializeJson(record));
+  } catch (error) {
+    reserve.release();
+    return new UserError(`the refreshed token could not be stored (${errorMessage(cause)}) nor rescued (${errorMessage(error)}): log in again with "docker claudeauth setup"`);
+  }
+  return new UserError(
+    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts${diskFull(cause) ? "; free space on the store's disk" : ""}`,
+  );
+}
+
+function diskFull(error: unknown): boolean {
+  return ["ENOSPC", "EDQUOT"].includes((error as NodeJS.ErrnoException).code ?? "");
+}
+
+/**
+ * Adopts a rescued pair (under the lock, before any token is sent) if the store still
+ * holds the token it was rotated from; a rescue the store has moved past is dropped. If it
+ * cannot be committed yet, nothing is refreshed: that would send its spent token.
+ */
+function adoptRescue(store: Store): void {
+  const text = store.readRescue();
+  if (text === null) return;
+  let record: Rescue | null = null;
+  try {
+    record = JSON.parse(text) as Rescue;
+  } catch {
+    // Not a rescue we wrote (we rename it into place only when complete): dropped below.
+  }
+  const parsed = record ? parseCredentials(serializeJson(record.credentials)) : null;
+  if (!record || !parsed?.ok) {
+    log.warn(`ignored the store's rescue file ${store.rescueFile}: it is not a rescued login`);
+    store.removeRescue();
+    return;
+  }
+  registerSecret(parsed.value.claudeAiOauth.accessToken);
+  registerSecret(parsed.value.claudeAiOauth.refreshToken);
+  const current = store.readCurrent();
+  const stored = current?.credentials?.claudeAiOauth.refreshToken;
+  if (current && stored && sha256(stored) === record.spentRefreshTokenSha256) {
+    try {
+      const adopted = store.commitLocked((dir) => {
+        copyCaptureInto(current, dir, store.owner, [CREDENTIALS_FILE]);
+        writeNewFile(path.join(dir, CREDENTIALS_FILE), serializeJson(parsed.value), store.owner);
+      }, { source: "rescue", mode: "oauth" });
+      log.info(`adopted the refreshed token kept in ${store.rescueFile} (capture ${adopted.generation})`);
+    } catch (error) {
+      const fix = diskFull(error) ? "free space on its disk" : "check that it is mounted writable";
+      throw new UserError(`the store at ${store.root} holds a refreshed token that is not committed yet (${errorMessage(error)}): ${fix}; no token is sent until it is committed`);
+    }
+  } else if (stored !== parsed.value.claudeAiOauth.refreshToken) {
+    log.warn(`dropped the store's rescue file ${store.rescueFile}: the store holds a newer login`);
+  }
+  store.removeRescue();
+}
+
+function rememberRejected(store: Store, refreshToken: string): void {
+  try {
+    store.markRejected(refreshToken);
+  } catch (error) {
+    log.warn(`could not note the rejected refresh token in the store (${errorMessage(error)})`);
+  }
+}
+
+function rejected(how: string): RefreshRejectedError {
+  return new RefreshRejectedError(`the token endpoint rejected the store's refresh token ${how}: log in again with "docker claudeauth setup"`);
 }
 
 export async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): Promise<OauthTokens> {
@@ -51,11 +167,7 @@ export async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpo
     throw new UserError(`cannot reach the token endpoint ${new URL(endpoint.tokenUrl).host} (${errorMessage(error)}): check the container's network, or set HTTPS_PROXY`);
   });
   const body = (typeof response.body === "object" && response.body ? response.body : {}) as Record<string, unknown>;
-  if (response.status === 400 || response.status === 401) {
-    throw new RefreshRejectedError(
-      `the token endpoint rejected the store's refresh token (${String(body.error ?? response.status)}): log in again with "docker claudeauth setup"`,
-    );
-  }
+  if (response.status === 400 || response.status === 401) throw rejected(`(${String(body.error ?? response.status)})`);
   if (response.status !== 200 || typeof body.access_token !== "string" || typeof body.expires_in !== "number") {
     throw new UserError(`token refresh failed: ${new URL(endpoint.tokenUrl).host} answered HTTP ${response.status}; try again later`);
   }

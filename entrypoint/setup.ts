@@ -4,7 +4,7 @@ import { CLAUDE_JSON_FILE, USER_CONFIG_ENTRIES, cliPaths } from "../core/layout"
 import { serializeJson, withoutRefreshToken } from "../core/credentials";
 import { lstatOrNull, writeNewFile, type Owner } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
-import type { Capture, Store } from "../core/store";
+import { readCurrentIfValid, type Capture, type Store } from "../core/store";
 import { log } from "../core/output";
 import { UserError } from "../core/errors";
 import { HomeCapturer, type Seed } from "./capture";
@@ -61,7 +61,8 @@ async function liveCapture(store: Store, options: Options): Promise<Capture | nu
     if (!(error instanceof UserError)) throw error;
     const why = error instanceof RefreshRejectedError ? "the token endpoint rejected the store's refresh token" : error.message;
     log.warn(`could not renew the store's access token before the login (${why}): if the CLI asks, log in again in this session (/login in claude)`);
-    return store.readCurrent();
+    // A store whose captures all fail to read is where a fresh login starts, not a dead end.
+    return readCurrentIfValid(store);
   }
 }
 

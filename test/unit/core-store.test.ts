@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { writeNewFile } from "../../core/safe-fs";
-import { ConflictError, InvalidCaptureError, Store, readCapture } from "../../core/store";
+import { ConflictError, InvalidCaptureError, Store, copyCaptureInto, readCapture, readCurrentIfValid } from "../../core/store";
 import { UserError } from "../../core/errors";
+import { acquireLock, LockLostError } from "../../core/lock";
 import { claudeJsonText, credentialsText, seedStore, snapshotTree, tempRoot } from "../support/fixtures";
 import { STORE_OWNER } from "../support/test-user";
 
@@ -179,12 +180,11 @@ describe("compare-and-swap", () => {
   it("waits for the store lock and commits after its holder releases it", async () => {
     const store = newStore();
     store.ensure();
-    fs.mkdirSync(store.lockDir);
-    fs.writeFileSync(path.join(store.lockDir, "owner"), `${fs.readlinkSync("/proc/self/ns/pid")} ${process.pid} now\n`);
+    const holder = await acquireLock(store.lockDir);
     const pending = store.commit(fillWith({ ".credentials.json": credentialsText("after") }), meta, { lock: { timeoutMs: 5_000 } });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(store.currentGeneration()).toBeNull();
-    fs.rmSync(store.lockDir, { recursive: true });
+    holder.release();
     expect((await pending).generation).toBe(1);
     expect(fs.existsSync(store.lockDir)).toBe(false);
   });
@@ -198,6 +198,8 @@ describe("readCurrent while a writer prunes", () => {
     // A second writer (another process, in real life) commits three captures between our
     // listing the generations and our reading the files of capture 3: its prune removes 3.
     const writer = new Store(store.root, store.owner);
+    const lock = await acquireLock(store.lockDir); // the writer's: commitLocked needs it held
+    onTestFinished(() => lock.release());
     const realLstat = fs.lstatSync;
     let raced = false;
     vi.spyOn(fs, "lstatSync").mockImplementation(((file: fs.PathLike, options?: fs.StatSyncOptions) => {
@@ -247,6 +249,8 @@ describe("readCurrent while a writer prunes", () => {
     const store = newStore();
     for (let i = 1; i <= 3; i++) await store.commit(fillWith({ ".credentials.json": credentialsText(`v${i}`) }), meta);
     const writer = new Store(store.root, store.owner);
+    const lock = await acquireLock(store.lockDir); // the writer's: commitLocked needs it held
+    onTestFinished(() => lock.release());
     const newest = credentialsText("newest2");
     const realReaddir = fs.readdirSync;
     let listings = 0;
@@ -300,5 +304,126 @@ describe("Store.ensure: a store that cannot be used is a one-line user error wit
     expect(() => store.ensure()).toThrow(
       `cannot use the store at ${store.root}: ENOENT: no such file or directory, mkdir '${store.root}'; create its parent directory or mount the store there`,
     );
+  });
+});
+
+describe("a capture that no longer reads", () => {
+  const breakCredentials = (store: Store, generation: number) => {
+    const file = path.join(store.root, "captures", String(generation).padStart(8, "0"), ".credentials.json");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").slice(0, 30));
+  };
+
+  it("readCurrent falls back to the newest capture whose credentials read, says so once on stderr, and lists what it skipped", async () => {
+    const store = newStore();
+    const good = credentialsText("good");
+    await store.commit(fillWith({ ".credentials.json": good }), meta);
+    await store.commit(fillWith({ ".credentials.json": credentialsText("broken") }), meta);
+    breakCredentials(store, 2);
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const capture = store.readCurrent()!;
+    store.readCurrent();
+    expect(capture.generation).toBe(1);
+    expect(capture.credentials).toEqual(JSON.parse(good));
+    expect(capture.skipped).toEqual([{ generation: 2, problem: ".credentials.json is not valid JSON (truncated or corrupt)" }]);
+    const warnings = stderr.mock.calls.map(([text]) => String(text));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/warn: .*capture 2 is unusable .*; using the earlier capture 1; .*docker claudeauth setup/);
+  });
+
+  it("a broken .claude.json or claudeauth.json never causes a fallback (the older refresh token may be spent): the file is ignored and never copied on", async () => {
+    const store = newStore();
+    await store.commit(fillWith({ ".credentials.json": credentialsText("older") }), meta);
+    const newer = credentialsText("newer");
+    const capture = await store.commit(fillWith({ ".credentials.json": newer, ".claude.json": claudeJsonText(), "CLAUDE.md": "rules" }), meta);
+    fs.writeFileSync(path.join(capture.dir, ".claude.json"), "{");
+    fs.writeFileSync(path.join(capture.dir, "claudeauth.json"), "");
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const current = store.readCurrent()!;
+    expect(current.generation).toBe(2);
+    expect(current.credentials).toEqual(JSON.parse(newer));
+    expect(current.claudeJson).toBeNull();
+    expect(current.meta.source).toBe("unknown");
+    expect(current.ignored.map((i) => i.file).sort()).toEqual([".claude.json", "claudeauth.json"]);
+    const draft = tempRoot();
+    copyCaptureInto(current, path.join(draft), undefined);
+    expect(fs.readdirSync(draft).sort()).toEqual([".credentials.json", "CLAUDE.md"]);
+  });
+
+  it("when nothing reads: a one-line user error naming the newest problem and the fix; the CAS compares with what readers get", async () => {
+    const store = newStore();
+    const first = await store.commit(fillWith({ ".credentials.json": credentialsText("a") }), meta);
+    await store.commit(fillWith({ ".credentials.json": credentialsText("b") }), meta);
+    breakCredentials(store, 2);
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    // A writer that read the fallback (capture 1) may commit against it.
+    const next = await store.commit(fillWith({ ".credentials.json": credentialsText("c") }), meta, { expectedGeneration: first.generation });
+    expect(next.generation).toBe(3);
+    breakCredentials(store, 1);
+    breakCredentials(store, 3);
+    const error = (() => {
+      try {
+        store.readCurrent();
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidCaptureError);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      `the store at ${store.root} holds no usable capture: capture 3 is unusable (.credentials.json is not valid JSON (truncated or corrupt)); log in again with "docker claudeauth setup"`,
+    );
+    expect(readCurrentIfValid(store)).toBeNull();
+  });
+});
+
+describe("commits only under a lock still held", () => {
+  it("commitLocked without the lock, or after losing it, commits nothing", async () => {
+    const store = newStore();
+    await store.commit(fillWith({ ".credentials.json": credentialsText("kept") }), meta);
+    expect(() => store.commitLocked(fillWith({ ".credentials.json": credentialsText("x") }), meta)).toThrow(LockLostError);
+    const lock = await acquireLock(store.lockDir);
+    const draft = store.prepareLocked(fillWith({ ".credentials.json": credentialsText("late") }), meta);
+    fs.rmSync(store.lockDir, { recursive: true }); // taken over meanwhile
+    expect(() => draft.commit()).toThrow(/lost the store lock/);
+    lock.release();
+    expect(store.currentGeneration()).toBe(1);
+    expect(fs.readdirSync(path.join(store.root, "captures"))).toEqual(["00000001"]);
+  });
+});
+
+describe("rescue and rejected tokens", () => {
+  it("a rescue reserve is claimed before anything is spent and turns into rescue.json in place; release gives the room back", async () => {
+    const store = newStore();
+    store.ensure();
+    const reserve = store.reserveRescue();
+    const reserved = fs.readdirSync(store.root).filter((n) => n.startsWith(".rescue.reserve"));
+    expect(reserved).toHaveLength(1);
+    expect(fs.statSync(path.join(store.root, reserved[0]!)).size).toBe(64 * 1024);
+    reserve.write('{"rescued":true}\n');
+    expect(store.readRescue()).toBe('{"rescued":true}\n');
+    expect(fs.readdirSync(store.root).filter((n) => n.startsWith(".rescue.reserve"))).toEqual([]);
+    store.removeRescue();
+    expect(store.readRescue()).toBeNull();
+    store.reserveRescue().release();
+    expect(fs.readdirSync(store.root).sort()).toEqual(["captures"]);
+  });
+
+  it("remembers rejected refresh tokens by digest only, the last 16", () => {
+    const store = newStore();
+    store.ensure();
+    const tokens = Array.from({ length: 17 }, (_, i) => `sk-ant-ort01-rejected-${i}-abcdefgh`);
+    for (const token of tokens) store.markRejected(token);
+    expect(store.isRejected(tokens[0]!)).toBe(false);
+    expect(tokens.slice(1).every((t) => store.isRejected(t))).toBe(true);
+    expect(fs.readFileSync(path.join(store.root, "rejected"), "utf8")).not.toContain("sk-ant");
+  });
+
+  it("copies a 13.5 MB .claude.json on (the auth files' bound, not a config file's)", async () => {
+    const store = newStore();
+    const big = claudeJsonText("big@example.com", { projects: { p: { history: "x".repeat(13.5 * 1024 * 1024) } } });
+    const capture = await store.commit(fillWith({ ".credentials.json": credentialsText("big"), ".claude.json": big }), meta);
+    const draft = tempRoot();
+    copyCaptureInto(capture, draft, undefined);
+    expect(fs.readFileSync(path.join(draft, ".claude.json"), "utf8")).toBe(big);
   });
 });

@@ -92,13 +92,14 @@ function judge(store: string): { outcome: Outcome; detail: string } {
 
 /** Whether the store lock is held in the name of a process that exists (the entrypoint was killed: a reused pid). */
 function lockOwnerAlive(store: string): boolean {
-  let owner: string;
+  let names: string[];
   try {
-    owner = fs.readFileSync(path.join(store, ".lock", "owner"), "utf8");
+    names = fs.readdirSync(path.join(store, ".lock"));
   } catch {
     return false;
   }
-  const pid = Number(/^\S+ (\d+) /.exec(owner)?.[1]);
+  // owner.<token>.<pid namespace>.<pid>
+  const pid = Number(names.map((name) => /^owner\.[0-9a-f]+\.[^.]+\.(\d+)$/.exec(name)?.[1]).find(Boolean));
   if (!pid) return false;
   try {
     process.kill(pid, 0);

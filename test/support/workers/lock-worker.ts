@@ -3,12 +3,12 @@ import { acquireLock } from "../../../core/lock";
 
 // A separate process for the lock tests. Modes:
 //   contend LOCK LOG N   take the lock N times, logging "enter PID" / "leave PID" inside it
-//   hold LOCK            take the lock, print "held", then wait to be killed
+//   hold LOCK [STALE_MS] take the lock (breaking one stale for STALE_MS), print "held", then wait to be killed
 const [mode, lockDir, logFile, count] = process.argv.slice(2);
 
 async function main(): Promise<void> {
   if (mode === "hold") {
-    await acquireLock(lockDir!, { timeoutMs: 10_000 });
+    await acquireLock(lockDir!, { timeoutMs: 30_000, ...(logFile ? { staleMs: Number(logFile) } : {}) });
     process.stdout.write("held\n");
     setInterval(() => undefined, 1_000);
     return;
