@@ -4,10 +4,11 @@
 // /v1/messages, and the account look-ups the CLI makes. Loopback only; nothing is forwarded.
 import { createCertAuthority } from './ca';
 import { startProxy } from './proxy';
-import { DEFAULT_ACCOUNT, emptyStats, record, route, type Account, type RouteContext, type Stats } from './routes';
+import { DEFAULT_ACCOUNT, OAUTH, emptyStats, record, route, type Account, type RouteContext, type Stats } from './routes';
 import { TokenStore, type Credentials, type Family } from './tokens';
 
 export type { Account, Credentials, Family, Stats };
+export { OAUTH };
 export type { RequestRecord } from './routes';
 
 export interface FakeAnthropicOptions {

@@ -167,6 +167,11 @@ export class TokenStore {
     };
   }
 
+  /** Scopes a refresh may ask for: those every login is granted. */
+  grantableScopes(): string[] {
+    return [...(this.opts.scopes ?? DEFAULT_SCOPES)];
+  }
+
   checkAccess(token: string, now: number): AccessCheck {
     const rec = this.access.get(token);
     if (!rec) return { ok: false, reason: 'unknown' };
