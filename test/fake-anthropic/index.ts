@@ -6,6 +6,7 @@ import { createCertAuthority } from './ca';
 import { startProxy } from './proxy';
 import { DEFAULT_ACCOUNT, OAUTH, emptyStats, record, route, type Account, type RouteContext, type Stats } from './routes';
 import { TokenStore, type Credentials, type Family } from './tokens';
+import { trackSecret } from '../support/token-scan';
 
 export type { Account, Credentials, Family, Stats };
 export { OAUTH };
@@ -58,6 +59,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const tokens = new TokenStore({
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 8 * 3600,
     longLivedTtlSeconds: options.longLivedTtlSeconds ?? 365 * 24 * 3600,
+    onMint: trackSecret,
   });
   const ctx: RouteContext = {
     tokens,

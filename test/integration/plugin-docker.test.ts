@@ -133,7 +133,7 @@ describe("setup with a scripted login", () => {
     expect(stored.exitCode, stored.output).toBe(0);
     expect(stored.stdout).toMatch(/^Mode: +long-lived token/m);
     expect(stored.output).not.toContain(token);
-    const inVolume = await docker(["run", "--rm", "--network", "none", "-v", `${volume}:/store:ro`, "--entrypoint", "/bin/sh", RUN_IMAGE, "-c", "cat /store/captures/*/oauth-token"]);
+    const inVolume = await docker(["run", "--rm", "--network", "none", "-v", `${volume}:/store:ro`, "--entrypoint", "/bin/sh", RUN_IMAGE, "-c", "cat /store/captures/*/oauth-token"], { allowTokens: "reads the stored token to compare it" });
     expect(inVolume.stdout.trim()).toBe(token);
     const status = await plugin(sandbox, ["status", "--volume", volume, "--json"]);
     expect(JSON.parse(status.stdout)).toMatchObject({ healthy: true, mode: "long-lived" });

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { registerSecret } from "../../core/redact";
+import { trackSecret } from "../support/token-scan";
 import { Store } from "../../core/store";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { claudeJsonText, seedStore } from "../support/fixtures";
@@ -32,8 +32,8 @@ afterAll(async () => {
 
 async function seedLogin(profile: string, accessTokenTtlSeconds?: number) {
   const credentials = { claudeAiOauth: fake.login(accessTokenTtlSeconds ? { accessTokenTtlSeconds } : {}) };
-  registerSecret(credentials.claudeAiOauth.accessToken);
-  registerSecret(credentials.claudeAiOauth.refreshToken);
+  trackSecret(credentials.claudeAiOauth.accessToken);
+  trackSecret(credentials.claudeAiOauth.refreshToken);
   const dir = path.join(sandbox.hub, profile);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   await seedStore(dir, { ".credentials.json": serializeJson(credentials), ".claude.json": claudeJsonText(`${profile}@example.com`) }, ME);
@@ -91,7 +91,7 @@ describe("refresh", () => {
 describe("long-lived mode end to end, with the real Claude CLI", () => {
   it("setup --long-lived with a scripted setup-token, then run: authenticated; no token in docker inspect or any output", async () => {
     const token = fake.issueLongLivedToken();
-    registerSecret(token);
+    trackSecret(token);
     const scripts = scriptsDir(sandbox);
     // The stand-in prints what `claude setup-token` prints; the token is in the script file
     // only (mounted read-only), never in an argument or the environment.

@@ -9,8 +9,8 @@ import { execa } from "execa";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { Store } from "../../core/store";
 import { serializeJson } from "../../core/credentials";
-import { containsTokenShape } from "../../core/redact";
 import { pluginBinary } from "./images";
+import { findTokens, scanOutput } from "./token-scan";
 
 const CA_IN_CONTAINER = "/etc/claudeauth-test/fake-ca.pem";
 const CLAUDE_PROMPT = ["claude", "-p", "hi", "--no-session-persistence", "--output-format", "json"];
@@ -52,7 +52,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         if (run.exitCode === 0 && isSuccess(run.stdout)) result.ok++;
         if (/not logged in/i.test(output)) result.notLoggedIn++;
         if (process.env.SOAK_DEBUG && run.exitCode !== 0) console.error(`run ${result.runs} exit ${run.exitCode}: ${output.slice(-600)}`);
-        if (containsTokenShape(output)) result.tokenLeaks++;
+        if (findTokens(output).length) result.tokenLeaks++;
+        scanOutput(`soak ${options.design} run`, output);
         if (options.design === "claudeauth" && !storeIsValid(store)) result.storeInvalidAfterRun++;
       }
     };
@@ -112,9 +113,10 @@ function isSuccess(stdout: string): boolean {
   }
 }
 
-function storeIsValid(store: string): boolean {
+/** The store's current capture reads and holds OAuth credentials (an empty store is not valid). */
+export function storeIsValid(store: string): boolean {
   try {
-    return new Store(store).readCurrent()?.credentials !== null;
+    return Boolean(new Store(store).readCurrent()?.credentials);
   } catch {
     return false;
   }
