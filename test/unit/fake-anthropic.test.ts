@@ -194,6 +194,26 @@ describe('fake Anthropic endpoint', () => {
 
   // What the real endpoint insists on: a client built with another client id, token URL, grant
   // type, scope or encoding fails here as it would in production. A refused request spends nothing.
+  describe('holdNextTokenRequest()', () => {
+    it('holds the next token request unprocessed until released: nothing is spent meanwhile', async () => {
+      const c = fake.login();
+      const gate = fake.holdNextTokenRequest();
+      let answered = false;
+      const pending = refresh(fake, c.refreshToken).then((r) => ((answered = true), r));
+      await gate.arrived;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answered).toBe(false);
+      expect(fake.stats.refreshOk).toBe(0);
+      expect(fake.latestRefreshToken()).toBe(c.refreshToken);
+      gate.release();
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(fake.latestRefreshToken()).toBe(r.json.refresh_token);
+      // Only the next one: the request after it is answered at once.
+      expect((await refresh(fake, r.json.refresh_token)).status).toBe(200);
+    });
+  });
+
   describe('POST /v1/oauth/token refuses what the real endpoint refuses', () => {
     const post = (body: unknown, opts: { host?: string; path?: string; headers?: Record<string, string> } = {}) =>
       viaProxy(fake, { host: opts.host ?? OAUTH.host, path: opts.path ?? OAUTH.path, body, headers: opts.headers });
