@@ -103,20 +103,18 @@ function interleaved(variants, n = N) {
   return times;
 }
 
+/** A Markdown table of the variants' times, as BENCHMARKS.md pastes it. */
 function table(times) {
-  const rows = Object.entries(times).map(([name, xs]) => [name, fmt(median(xs)), fmt(mean(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))]);
-  const header = ["variant", "median", "mean", "min", "max"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  console.log("\n| variant | median | mean | min | max |\n| --- | ---: | ---: | ---: | ---: |");
+  for (const [name, xs] of Object.entries(times)) console.log(`| ${name} | ${fmt(median(xs))} | ${fmt(mean(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} |`);
+  console.log("");
 }
 
 /** Ratio of medians (and of minimums: on a busy machine the least disturbed run of each). */
 function ratio(label, times, a, b, goal) {
   const r = median(times[a]) / median(times[b]);
   const m = Math.min(...times[a]) / Math.min(...times[b]);
-  console.log(`  ratio ${label}: ${r.toFixed(2)}× (of minimums ${m.toFixed(2)}×)${goal ? `; goal ≤ ${goal}×: ${r <= goal ? "met" : "NOT met"}` : ""}`);
+  console.log(`- ratio ${label}: **${r.toFixed(2)}×** (of minimums ${m.toFixed(2)}×)${goal ? `; goal ≤ ${goal}×: ${r <= goal ? "met" : "NOT met"}` : ""}`);
   return r;
 }
 
