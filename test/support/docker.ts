@@ -5,7 +5,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { onTestFinished } from "vitest";
 import { scanOutput } from "./token-scan";
-import { ensureImages as ensureSharedImages, type Images } from "./images";
+import { engineSocketGroup, ensureImages as ensureSharedImages, type Images } from "./images";
 
 // Helpers for the plugin's tests against the real engine: the images (built once per run,
 // shared with the image tests and their lock), the plugin run directly or through the real
@@ -69,6 +69,8 @@ export function makeSandbox(name: string, options: { user?: { uid: number; gid: 
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     TZ: "UTC",
     LANG: "C.UTF-8",
+    // The engine under test (a private one, e.g. unix:///run/docker-NAME.sock), when not the default.
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
   };
   return {
     dir,
@@ -92,7 +94,7 @@ type RunOptions = { env?: Record<string, string>; input?: string; cwd?: string; 
 /** argv that runs as the sandbox's user, with the engine socket's group, like a member of the docker group. */
 export function asSandboxUser(sandbox: Sandbox, argv: string[]): string[] {
   if (!sandbox.user) return argv;
-  const socketGroup = fs.statSync("/var/run/docker.sock").gid;
+  const socketGroup = engineSocketGroup();
   return ["setpriv", "--reuid", String(sandbox.user.uid), "--regid", String(sandbox.user.gid), "--groups", String(socketGroup), "--", ...argv];
 }
 

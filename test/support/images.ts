@@ -186,10 +186,16 @@ function hostUserHome(): string {
   return hostHome;
 }
 
+/** The group of the engine's socket (DOCKER_HOST's when it names a unix socket): what a member of the docker group has. */
+export function engineSocketGroup(): number {
+  const host = process.env.DOCKER_HOST ?? "";
+  return fs.statSync(host.startsWith("unix://") ? host.slice("unix://".length) : "/var/run/docker.sock").gid;
+}
+
 /** argv that runs `command` as HOST_USER, with the engine socket's group (as a member of the docker group). */
 export function asHostUser(command: string[]): string[] {
   if (process.getuid?.() !== 0) return command;
-  const socketGroup = fs.statSync("/var/run/docker.sock").gid;
+  const socketGroup = engineSocketGroup();
   return ["setpriv", "--reuid", String(HOST_USER.uid), "--regid", String(HOST_USER.gid), "--groups", String(socketGroup), "--", ...command];
 }
 
