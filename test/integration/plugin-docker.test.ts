@@ -6,8 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containsTokenShape } from "../../core/redact";
 import { claudeJsonText, credentialsText, loginScript, seedStore } from "../support/fixtures";
+import { findTokens } from "../support/token-scan";
 import {
   docker, dockerPlugin, ensureImages, HOST_USER, makeSandbox, plugin, RUN_IMAGE, sandboxLabel, scriptsDir, spawnAs, testVolume,
   writeScript, type Sandbox,
@@ -202,9 +202,9 @@ describe("run", () => {
     expect(inspect).not.toBe("");
     const token = fs.readFileSync(path.join(current("ll"), "oauth-token"), "utf8").trim();
     expect(inspect).not.toContain(token);
-    expect(containsTokenShape(inspect)).toBe(false);
+    expect(findTokens(inspect)).toEqual([]);
     expect(String(result.stdout)).toContain("token-inside");
-    expect(containsTokenShape(String(result.stdout) + String(result.stderr))).toBe(false);
+    expect(findTokens(String(result.stdout) + String(result.stderr))).toEqual([]);
   });
 
   it("SIGTERM to docker (plugin socket) and SIGINT to the plugin: 143 / 130, and no container is left", async () => {
