@@ -25,6 +25,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+// TypeScript from the tests (node --import tsx, as bench/run.sh runs this): the same fault judge and token scanner.
+import { currentDigest, diedMidCommit, expectedCapture, faultGuards, judgeStore } from "../test/support/fault-judge.ts";
+import { findTokens, trackSecret } from "../test/support/token-scan.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let ENTRYPOINT = path.join(ROOT, "dist/claudeauth-entrypoint");
@@ -100,20 +103,18 @@ function interleaved(variants, n = N) {
   return times;
 }
 
+/** A Markdown table of the variants' times, as BENCHMARKS.md pastes it. */
 function table(times) {
-  const rows = Object.entries(times).map(([name, xs]) => [name, fmt(median(xs)), fmt(mean(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))]);
-  const header = ["variant", "median", "mean", "min", "max"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  console.log("\n| variant | median | mean | min | max |\n| --- | ---: | ---: | ---: | ---: |");
+  for (const [name, xs] of Object.entries(times)) console.log(`| ${name} | ${fmt(median(xs))} | ${fmt(mean(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} |`);
+  console.log("");
 }
 
 /** Ratio of medians (and of minimums: on a busy machine the least disturbed run of each). */
 function ratio(label, times, a, b, goal) {
   const r = median(times[a]) / median(times[b]);
   const m = Math.min(...times[a]) / Math.min(...times[b]);
-  console.log(`  ratio ${label}: ${r.toFixed(2)}× (of minimums ${m.toFixed(2)}×)${goal ? `; goal ≤ ${goal}×: ${r <= goal ? "met" : "NOT met"}` : ""}`);
+  console.log(`- ratio ${label}: **${r.toFixed(2)}×** (of minimums ${m.toFixed(2)}×)${goal ? `; goal ≤ ${goal}×: ${r <= goal ? "met" : "NOT met"}` : ""}`);
   return r;
 }
 
@@ -127,7 +128,9 @@ function writeTree(root, files, uid = UID) {
 }
 
 function token(kind, label) {
-  return `sk-ant-${kind}01-${label}-${crypto.randomBytes(30).toString("base64url")}`;
+  const value = `sk-ant-${kind}01-${label}-${crypto.randomBytes(30).toString("base64url")}`;
+  trackSecret(value);
+  return value;
 }
 
 function credentials(label, hours = 8) {
@@ -299,31 +302,35 @@ async function benchFaults(scratch) {
   setup(homeA, template);
 
   const signals = ["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL"];
-  const judge = (store) => {
-    try {
-      const dir = currentCaptureDir(store);
-      if (!dir) return "invalid";
-      const text = fs.readFileSync(path.join(dir, ".credentials.json"), "utf8");
-      if (text === a) return "A";
-      if (text === b && fs.readdirSync(path.join(dir, "commands")).length === commands && fs.existsSync(path.join(dir, ".claude.json"))) return "B";
-      return "invalid";
-    } catch {
-      return "invalid";
-    }
-  };
-  const runSetup = (store, killAfterMs, signal) =>
+  // The shared judge (test/support/fault-judge.ts): every allow-listed file, through the store's reader.
+  const expected = { A: currentDigest(template), B: expectedCapture(home) };
+  const judge = (store) => judgeStore(store, expected).outcome;
+  const tempDirIn = (store) => fs.readdirSync(path.join(store, "captures")).some((n) => n.startsWith(".tmp-"));
+  /** killAfter: null (never), a delay in ms, or "mid-commit" (SIGKILL the moment the commit's temp dir exists). */
+  const runSetup = (store, killAfter, signal) =>
     new Promise((resolve) => {
       const [file, args] = inHome(home, [ENTRYPOINT, "setup", "--store", store, "--user", USER, "--owner", OWNER, "--", ...(Math.random() < 0.5 ? ["true"] : ["sleep", "0.1"])]);
       const started = performance.now();
-      const child = spawn(file, args, { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (c) => (stderr += c));
-      const timer = killAfterMs === null ? null : setTimeout(() => child.kill(signal), killAfterMs);
+      const child = spawn(file, args, { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      let exited = false;
+      const timer = typeof killAfter === "number" ? setTimeout(() => child.kill(signal), killAfter) : null;
+      if (killAfter === "mid-commit") {
+        const poll = () => {
+          if (exited) return;
+          if (tempDirIn(store)) child.kill("SIGKILL");
+          else setImmediate(poll);
+        };
+        poll();
+      }
       const watchdog = setTimeout(() => child.kill("SIGKILL"), 60_000); // > the lock's 30 s stale time (a reused pid)
-      child.on("exit", (code, sig) => {
+      child.on("close", (code, sig) => {
+        exited = true;
         if (timer) clearTimeout(timer);
         clearTimeout(watchdog);
-        resolve({ code, signal: sig, ms: performance.now() - started, stderr });
+        resolve({ code, signal: sig, ms: performance.now() - started, stderr: output, leaked: findTokens(output).length > 0 });
       });
     });
 
@@ -345,6 +352,8 @@ async function benchFaults(scratch) {
   let followUpFailures = 0;
   let slowestFollowUp = 0;
   let leaks = 0;
+  let aimedTrials = 0;
+  let aimedHits = 0;
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: FAULT_CONCURRENCY }, async () => {
@@ -353,15 +362,18 @@ async function benchFaults(scratch) {
       if (!fs.existsSync(path.join(home, ".claude", ".credentials.json"))) throw new Error(`${home} vanished: something else removed the bench's scratch dir`);
       const store = path.join(scratch, `trial-${i}`);
       fs.cpSync(template, store, { recursive: true });
-      const signal = signals[i % signals.length];
-      const r = await runSetup(store, Math.random() * lifetime * 1.1, signal);
+      const aimed = i % 8 === 7; // every eighth trial: SIGKILL inside the commit
+      const signal = aimed ? "SIGKILL" : signals[i % signals.length];
+      const r = await runSetup(store, aimed ? "mid-commit" : Math.random() * lifetime * 1.1, signal);
       if (r.signal) diedOfSignal++;
-      if (/sk-ant-[a-z]{2,5}\d{0,3}-[A-Za-z0-9_-]{8,}/.test(r.stderr)) leaks++;
+      if (r.leaked) leaks++;
       const outcome = judge(store);
       counts[outcome]++;
-      if (fs.readdirSync(path.join(store, "captures")).some((n) => n.startsWith(".tmp-")) || fs.existsSync(path.join(store, ".lock"))) {
+      if (r.signal && diedMidCommit(store)) {
         midCommit[outcome]++;
+        if (aimed) aimedHits++;
       }
+      if (aimed) aimedTrials++;
       bySignal[signal][outcome]++;
       if (outcome === "invalid") console.log(`  INVALID: trial ${i} (${signal}): ${r.stderr.trim()}`);
       if (i % 10 === 0) {
@@ -377,13 +389,21 @@ async function benchFaults(scratch) {
     }
   }));
   const seconds = (performance.now() - started) / 1000;
-  console.log(`  unkilled setup lifetime under this load: ${fmt(lifetime)}; kill delays uniform in [0, ${fmt(lifetime * 1.1)}]`);
-  console.log(`  ${FAULT_TRIALS} trials in ${seconds.toFixed(1)} s: A (previous capture) = ${counts.A}, B (new capture, complete) = ${counts.B}, invalid = ${counts.invalid}`);
-  for (const s of signals) console.log(`    ${s.padEnd(7)}: A = ${bySignal[s].A}, B = ${bySignal[s].B}, invalid = ${bySignal[s].invalid}`);
-  console.log(`  the entrypoint died of the signal in ${diedOfSignal} trials (the rest handled it: forwarded, captured, exited)`);
-  console.log(`  killed mid-commit (a temp dir or the lock left behind): ${midCommit.A + midCommit.B + midCommit.invalid} trials: A = ${midCommit.A}, B = ${midCommit.B}, invalid = ${midCommit.invalid}`);
-  console.log(`  follow-up captures: ${followUps}, failed: ${followUpFailures}, slowest ${fmt(slowestFollowUp)}; token-shaped strings in output: ${leaks}`);
-  if (counts.invalid || followUpFailures || leaks) process.exitCode = 1;
+  const mid = midCommit.A + midCommit.B + midCommit.invalid;
+  const guards = faultGuards({ ...counts, midCommit: mid });
+  console.log(`  unkilled setup lifetime under this load: ${fmt(lifetime)}; kill delays uniform in [0, ${fmt(lifetime * 1.1)}]; every eighth trial SIGKILL aimed inside the commit`);
+  console.log(`\n| signal | A (previous capture) | B (new capture, every file) | invalid |\n| --- | ---: | ---: | ---: |`);
+  for (const s of signals) console.log(`| ${s} | ${bySignal[s].A} | ${bySignal[s].B} | ${bySignal[s].invalid} |`);
+  console.log(`| all (${FAULT_TRIALS} trials, ${seconds.toFixed(1)} s) | ${counts.A} | ${counts.B} | ${counts.invalid} |`);
+  console.log(`\n| figure | value |\n| --- | ---: |`);
+  console.log(`| died of the signal | ${diedOfSignal} |`);
+  console.log(`| killed inside a commit (temp dir or lock left) | ${mid} (A = ${midCommit.A}, B = ${midCommit.B}, invalid = ${midCommit.invalid}) |`);
+  console.log(`| of the aimed SIGKILLs, landed inside the commit | ${aimedHits} / ${aimedTrials} |`);
+  console.log(`| follow-up captures (failed) | ${followUps} (${followUpFailures}) |`);
+  console.log(`| slowest follow-up | ${fmt(slowestFollowUp)} |`);
+  console.log(`| outputs with token material | ${leaks} |`);
+  for (const problem of guards) console.log(`  GUARD FAILED: ${problem}`);
+  if (counts.invalid || followUpFailures || leaks || guards.length) process.exitCode = 1;
 }
 
 // ---- main ------------------------------------------------------------------------------------

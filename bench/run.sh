@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the entrypoint benchmarks (bench/entrypoint.bench.mjs) against the compiled binaries
+# Runs the entrypoint benchmarks (bench/entrypoint.bench.mjs, with tsx: it shares the tests' fault judge) against the compiled binaries
 # and prints their figures; BENCHMARKS.md records a run and the command. Needs root.
 #   bash bench/run.sh                      all: working-copy, start, metadata, faults
 #   bash bench/run.sh start metadata       just those
@@ -10,10 +10,10 @@ if [ ! -x dist/claudeauth-entrypoint ] || [ ! -x dist/docker-claudeauth ]; then
   npm run --silent build
 fi
 if [ "${1:-}" = all ]; then
-  node bench/entrypoint.bench.mjs
+  node --import tsx bench/entrypoint.bench.mjs
   node bench/plugin.bench.mjs
   node bench/images.bench.mjs
   npx vitest run --config bench/vitest.config.mts bench/soak.bench.ts
 else
-  exec node bench/entrypoint.bench.mjs "$@"
+  exec node --import tsx bench/entrypoint.bench.mjs "$@"
 fi

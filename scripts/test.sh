@@ -9,16 +9,32 @@ npm run --silent build || { echo "build failed"; echo "0 passed, 1 failed"; exit
 bash scripts/engine.sh || { echo "no Docker engine"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/base-image.sh || { echo "no base image"; echo "0 passed, 1 failed"; exit 1; }
 
+# Reports of an earlier run must never stand in for this one (a killed vitest writes none).
+report=.cache/vitest-report.json
+bats_out=.cache/bats.tap
+rm -f "$report" "$bats_out"
+since=$(date +%s%3N)
+
 npx vitest run "$@"
 vitest_status=$?
 
-bats_out=.cache/bats.tap
+bats_args=()
 if compgen -G "test/bats/*.bats" >/dev/null; then
-  PATH="$PWD/dist:$PATH" node_modules/bats/bin/bats --tap test/bats | tee "$bats_out"
-  bats_status=${PIPESTATUS[0]}
-else
-  : >"$bats_out"; bats_status=0
+  bats=node_modules/bats/bin/bats
+  if [ -x "$bats" ]; then
+    PATH="$PWD/dist:$PATH" "$bats" --tap test/bats | tee "$bats_out"
+    bats_status=${PIPESTATUS[0]}
+  else
+    echo "no bats at $bats: run npm ci"; bats_status=127
+  fi
+  bats_args=(--bats-tap "$bats_out" --bats-status "$bats_status")
 fi
 
-node scripts/test-summary.mjs .cache/vitest-report.json "$bats_out"
-[ "$vitest_status" -eq 0 ] && [ "$bats_status" -eq 0 ]
+# The closing line and the exit status come from one place, so they always agree.
+summary=$(node scripts/test-summary.mjs --vitest-report "$report" --vitest-status "$vitest_status" --since "$since" "${bats_args[@]}")
+summary_status=$?
+echo "$summary"
+if ! tail -n 1 <<<"$summary" | grep -qE '^[0-9]+ passed, [0-9]+ failed'; then
+  echo "0 passed, 1 failed"; exit 1 # the summary itself crashed
+fi
+exit "$summary_status"

@@ -4,10 +4,12 @@
 // /v1/messages, and the account look-ups the CLI makes. Loopback only; nothing is forwarded.
 import { createCertAuthority } from './ca';
 import { startProxy } from './proxy';
-import { DEFAULT_ACCOUNT, emptyStats, record, route, type Account, type RouteContext, type Stats } from './routes';
+import { DEFAULT_ACCOUNT, OAUTH, emptyStats, record, route, type Account, type FakeRequest, type RouteContext, type Stats } from './routes';
 import { TokenStore, type Credentials, type Family } from './tokens';
+import { trackSecret } from '../support/token-scan';
 
 export type { Account, Credentials, Family, Stats };
+export { OAUTH };
 export type { RequestRecord } from './routes';
 
 export interface FakeAnthropicOptions {
@@ -47,6 +49,12 @@ export interface FakeAnthropic {
   revokeFamily(ref: string): boolean;
   /** Live counters (the same object for the fake's whole life; reset() zeroes it). */
   readonly stats: Stats;
+  /**
+   * A barrier for the next token request: it is held, unanswered and unprocessed (nothing
+   * spent), from its arrival until release() (then processed and answered) or discard()
+   * (answered 503 unprocessed: it never reached the server). `arrived` resolves when it is held.
+   */
+  holdNextTokenRequest(): { arrived: Promise<void>; release(): void; discard(): void };
   /** Forget all tokens and zero the stats (certificates are kept). */
   reset(): void;
   close(): Promise<void>;
@@ -57,6 +65,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const tokens = new TokenStore({
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 8 * 3600,
     longLivedTtlSeconds: options.longLivedTtlSeconds ?? 365 * 24 * 3600,
+    onMint: trackSecret,
   });
   const ctx: RouteContext = {
     tokens,
@@ -66,13 +75,23 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     familyAccounts: new Map(),
     revokedStatus: options.revokedStatus ?? 401,
   };
+  let hold: { arrive(): void; released: Promise<boolean> } | null = null;
+  const handle = async (req: FakeRequest) => {
+    if (hold && req.path === OAUTH.path) {
+      const held = hold;
+      hold = null;
+      held.arrive();
+      if (!(await held.released)) return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"error":"temporarily_unavailable"}' };
+    }
+    return route(req, ctx);
+  };
   const ca = await createCertAuthority();
   let proxy;
   try {
     proxy = await startProxy({
       ca,
       port: options.port,
-      handle: (req) => route(req, ctx),
+      handle,
       onRequest: (req, status) => {
         record(ctx.stats, req, status);
         options.log?.(`${req.method} ${req.host}${req.path}${req.search} -> ${status}`);
@@ -106,6 +125,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     get stats() {
       return ctx.stats;
+    },
+    holdNextTokenRequest: () => {
+      let arrive!: () => void;
+      let settle!: (process: boolean) => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<boolean>((resolve) => (settle = resolve));
+      hold = { arrive, released };
+      return { arrived, release: () => settle(true), discard: () => settle(false) };
     },
     reset: () => {
       tokens.reset();

@@ -11,8 +11,8 @@ import type { FakeReply, FakeRequest } from './routes';
 export interface ProxyOptions {
   ca: CertAuthority;
   port?: number;
-  /** Answer one request; the proxy does the socket work and the logging. */
-  handle(req: FakeRequest): FakeReply;
+  /** Answer one request (now, or later: a test may hold it); the proxy does the socket work and the logging. */
+  handle(req: FakeRequest): FakeReply | Promise<FakeReply>;
   /** Called once per answered request, after the reply is chosen. */
   onRequest?(req: FakeRequest, status: number): void;
   /** Body limit; the CLI's /v1/messages bodies carry the whole system prompt (hundreds of kB). */
@@ -50,7 +50,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
       if (size > maxBody) tooBig = true;
       else chunks.push(c);
     });
-    req.on('end', () => {
+    req.on('end', async () => {
       const connectHost = tunnelHost.get(req.socket);
       const url = new URL(req.url ?? '/', 'http://placeholder');
       const hostHeader = req.headers.host ? splitHostPort(req.headers.host).host : undefined;
@@ -74,12 +74,13 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
         reply = { status: 413, headers: { 'content-type': 'application/json' }, body: '{"type":"error","error":{"type":"request_too_large","message":"too large"}}' };
       } else {
         try {
-          reply = opts.handle(fr);
+          reply = await opts.handle(fr);
         } catch (err) {
           reply = { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: String(err) } }) };
         }
       }
       opts.onRequest?.(fr, reply.status);
+      if (res.destroyed) return; // the client went away while the reply was held
       res.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
       res.end(reply.body);
     });

@@ -1,6 +1,7 @@
-// What the fake answers, by path whatever the host (the CLI talks to api.anthropic.com and to
-// platform.claude.com / console.anthropic.com for OAuth). Synchronous and socket-free: the proxy
-// hands in a parsed request and writes back the reply.
+// What the fake answers, by path whatever the host (the CLI talks to api.anthropic.com), except
+// the token endpoint, which is served only where the real one is (platform.claude.com) and
+// refuses what the real one refuses: another client id, grant type, scope or content type.
+// Synchronous and socket-free: the proxy hands in a parsed request and writes back the reply.
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { TokenStore } from './tokens';
@@ -27,9 +28,19 @@ export interface RequestRecord {
   status: number;
 }
 
+/** What the real token endpoint insists on (the Claude CLI's own OAuth client). */
+export const OAUTH = {
+  host: 'platform.claude.com',
+  path: '/v1/oauth/token',
+  clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
+  grantType: 'refresh_token',
+} as const;
+
 export interface Stats {
   refreshOk: number;
   invalidGrant: number;
+  /** Token requests refused before any token was looked at (client id, scope, grant type, body). */
+  tokenRequestsRefused: number;
   familiesRevoked: number;
   messagesOk: number;
   messages401: number;
@@ -40,7 +51,7 @@ export interface Stats {
 }
 
 export function emptyStats(): Stats {
-  return { refreshOk: 0, invalidGrant: 0, familiesRevoked: 0, messagesOk: 0, messages401: 0, byPath: {}, requests: [] };
+  return { refreshOk: 0, invalidGrant: 0, tokenRequestsRefused: 0, familiesRevoked: 0, messagesOk: 0, messages401: 0, byPath: {}, requests: [] };
 }
 
 export interface Account {
@@ -82,13 +93,9 @@ function notFound(req: FakeRequest): FakeReply {
   return json(404, { type: 'error', error: { type: 'not_found_error', message: `${req.method} ${req.path} is not served by the fake` } });
 }
 
-function parseBody(req: FakeRequest): Record<string, unknown> | undefined {
-  const text = req.body.toString('utf8');
-  const type = String(req.headers['content-type'] ?? '');
+function parseJsonBody(req: FakeRequest): Record<string, unknown> | undefined {
   try {
-    // OAuth clients may send either; the CLI sends JSON.
-    if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
-    const v: unknown = JSON.parse(text || '{}');
+    const v: unknown = JSON.parse(req.body.toString('utf8') || '{}');
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -114,21 +121,46 @@ function authorize(req: FakeRequest, ctx: RouteContext): Auth {
   return { ok: false, reply: json(401, { type: 'error', error: { type: 'authentication_error', message } }) };
 }
 
+function oauthError(error: string, description: string): FakeReply {
+  return json(400, { error, error_description: description });
+}
+
+/** Why the token endpoint refuses a request before looking at its refresh token; null when it does not. */
+function refusal(req: FakeRequest, body: Record<string, unknown> | undefined, granted: string[]): FakeReply | null {
+  if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) {
+    return oauthError('invalid_request', 'Content-Type must be application/json');
+  }
+  if (!body) return oauthError('invalid_request', 'Request body must be a JSON object');
+  if (body.grant_type !== OAUTH.grantType) {
+    return oauthError('unsupported_grant_type', `grant_type ${String(body.grant_type)} is not supported`);
+  }
+  if (body.client_id === undefined) return oauthError('invalid_request', 'client_id is required');
+  if (body.client_id !== OAUTH.clientId) return oauthError('invalid_client', 'Client authentication failed: unknown client_id');
+  if (typeof body.refresh_token !== 'string' || !body.refresh_token) return oauthError('invalid_request', 'refresh_token is required');
+  if (body.scope !== undefined) {
+    const asked = typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : [];
+    if (typeof body.scope !== 'string' || asked.length === 0 || asked.some((s) => !granted.includes(s))) {
+      return oauthError('invalid_scope', `scope must be a space-separated subset of: ${granted.join(' ')}`);
+    }
+  }
+  return null;
+}
+
 function tokenEndpoint(req: FakeRequest, ctx: RouteContext): FakeReply {
-  const body = parseBody(req);
-  if (!body) return json(400, { error: 'invalid_request', error_description: 'Body must be JSON or form-encoded' });
-  if (body.grant_type !== 'refresh_token') {
-    return json(400, { error: 'unsupported_grant_type', error_description: `grant_type ${String(body.grant_type)} is not supported by the fake` });
+  // The token endpoint lives on one host only; elsewhere the path is unknown.
+  if (req.host !== OAUTH.host) return notFound(req);
+  const body = parseJsonBody(req);
+  const refused = refusal(req, body, ctx.tokens.grantableScopes());
+  if (refused) {
+    ctx.stats.tokenRequestsRefused++;
+    return refused;
   }
-  if (typeof body.refresh_token !== 'string' || !body.refresh_token) {
-    return json(400, { error: 'invalid_request', error_description: 'refresh_token is required' });
-  }
-  const scopes = typeof body.scope === 'string' ? body.scope.split(/\s+/).filter(Boolean) : undefined;
-  const r = ctx.tokens.refresh(body.refresh_token, ctx.now(), scopes);
+  const scopes = typeof body!.scope === 'string' ? body!.scope.split(' ').filter(Boolean) : undefined;
+  const r = ctx.tokens.refresh(body!.refresh_token as string, ctx.now(), scopes);
   if (!r.ok) {
     ctx.stats.invalidGrant++;
     if (r.revokedFamily) ctx.stats.familiesRevoked++;
-    return json(400, { error: r.error, error_description: r.description });
+    return oauthError(r.error, r.description);
   }
   ctx.stats.refreshOk++;
   const a = accountOf(ctx, r.family);
@@ -166,7 +198,7 @@ function messages(req: FakeRequest, ctx: RouteContext): FakeReply {
     ctx.stats.messages401++;
     return auth.reply;
   }
-  const body = parseBody(req) ?? {};
+  const body = parseJsonBody(req) ?? {};
   const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
   ctx.stats.messagesOk++;
   const msg = messageReply(model);

@@ -65,6 +65,8 @@ export interface TokenStoreOptions {
   longLivedTtlSeconds: number;
   scopes?: string[];
   randomBytes?: (n: number) => Buffer;
+  /** Told every token minted (the tests' token scanner tracks them). */
+  onMint?: (token: string) => void;
 }
 
 export class TokenStore {
@@ -81,7 +83,9 @@ export class TokenStore {
   // Real tokens: "sk-ant-oat01-" / "sk-ant-ort01-" + ~90 base64url chars ending in "AA".
   // Same shape here so redaction checks in other tests catch what they would catch in production.
   private token(prefix: 'oat01' | 'ort01'): string {
-    return `sk-ant-${prefix}-${this.rand(70).toString('base64url')}AA`;
+    const token = `sk-ant-${prefix}-${this.rand(70).toString('base64url')}AA`;
+    this.opts.onMint?.(token);
+    return token;
   }
 
   private newFamily(kind: FamilyKind, now: number): Family {
@@ -165,6 +169,11 @@ export class TokenStore {
       expiresIn: ttl,
       scopes,
     };
+  }
+
+  /** Scopes a refresh may ask for: those every login is granted. */
+  grantableScopes(): string[] {
+    return [...(this.opts.scopes ?? DEFAULT_SCOPES)];
   }
 
   checkAccess(token: string, now: number): AccessCheck {

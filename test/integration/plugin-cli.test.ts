@@ -323,7 +323,7 @@ describe("commands that stop before Docker", () => {
 
   it("a token on the -e command line is refused", async () => {
     await seed("envp");
-    const run = await plugin(sandbox, ["run", "--profile", "envp", "-e", `CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-${"E".repeat(30)}`, "--", "true"], { allowTokens: true });
+    const run = await plugin(sandbox, ["run", "--profile", "envp", "-e", `CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-${"E".repeat(30)}`, "--", "true"], { allowTokens: "the refused command line echoes the token-shaped value's name" });
     expect(run.exitCode).toBe(125);
     expect(run.stderr).toMatch(/holds a token: tokens never go on a command line/);
     expect(run.stderr).not.toMatch(/EEEEEEEE/);

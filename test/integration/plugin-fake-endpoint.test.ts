@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { registerSecret } from "../../core/redact";
+import { trackSecret } from "../support/token-scan";
 import { Store } from "../../core/store";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { claudeJsonText, seedStore } from "../support/fixtures";
@@ -32,8 +32,8 @@ afterAll(async () => {
 
 async function seedLogin(profile: string, accessTokenTtlSeconds?: number) {
   const credentials = { claudeAiOauth: fake.login(accessTokenTtlSeconds ? { accessTokenTtlSeconds } : {}) };
-  registerSecret(credentials.claudeAiOauth.accessToken);
-  registerSecret(credentials.claudeAiOauth.refreshToken);
+  trackSecret(credentials.claudeAiOauth.accessToken);
+  trackSecret(credentials.claudeAiOauth.refreshToken);
   const dir = path.join(sandbox.hub, profile);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   await seedStore(dir, { ".credentials.json": serializeJson(credentials), ".claude.json": claudeJsonText(`${profile}@example.com`) }, ME);
@@ -63,17 +63,20 @@ describe("test", () => {
 
 describe("refresh", () => {
   it("--if-expiring-within: rotates a token about to expire, once; the store holds the newest pair", async () => {
-    const { dir } = await seedLogin("rotate", 300);
+    const { dir, credentials } = await seedLogin("rotate", 300);
     const refreshes = fake.stats.refreshOk;
+    const rejected = fake.stats.invalidGrant + fake.stats.tokenRequestsRefused;
     const run = await plugin(sandbox, ["refresh", "--profile", "rotate", "--if-expiring-within", "1h", ...endpoint]);
     expect(run.exitCode, run.output).toBe(0);
     expect(run.stdout).toMatch(/^refreshed profile rotate: access token expires in 7h 59m .* \(capture #2\)$/);
     expect(fake.stats.refreshOk).toBe(refreshes + 1);
-    const capture = new Store(dir).readCurrent()!;
-    expect(capture.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(capture.credentials!.claudeAiOauth.refreshToken));
+    const family = fake.family(credentials.claudeAiOauth.refreshToken)!;
+    expect(family.refreshTokens).toHaveLength(2); // the login's, and the one refresh made
+    expect(new Store(dir).readCurrent()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: family.accessTokens[1], refreshToken: family.refreshTokens[1] });
     const again = await plugin(sandbox, ["refresh", "--profile", "rotate", "--if-expiring-within", "1h", ...endpoint]);
     expect(again.stdout).toMatch(/nothing to do$/);
     expect(fake.stats.refreshOk).toBe(refreshes + 1);
+    expect(fake.stats.invalidGrant + fake.stats.tokenRequestsRefused).toBe(rejected);
     const status = await plugin(sandbox, ["status", "--profile", "rotate", "--json"]);
     expect(JSON.parse(status.stdout)).toMatchObject({ healthy: true, capture: { generation: 2, source: "refresh" } });
   });
@@ -81,17 +84,20 @@ describe("refresh", () => {
   it("a refresh token the endpoint rejects: fails, says to log in again, the store is unchanged", async () => {
     const { dir, credentials } = await seedLogin("rejected", 300);
     fake.revokeFamily(credentials.claudeAiOauth.refreshToken);
+    const before = { ok: fake.stats.refreshOk, invalid: fake.stats.invalidGrant };
     const run = await plugin(sandbox, ["refresh", "--profile", "rejected", ...endpoint]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/^error: refresh failed: the token endpoint rejected the store's refresh token .*docker claudeauth setup/);
+    expect({ ok: fake.stats.refreshOk, invalid: fake.stats.invalidGrant }).toEqual({ ok: before.ok, invalid: before.invalid + 1 });
     expect(fs.readdirSync(path.join(dir, "captures"))).toEqual(["00000001"]);
+    expect(new Store(dir).readCurrent()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: credentials.claudeAiOauth.accessToken, refreshToken: credentials.claudeAiOauth.refreshToken });
   });
 });
 
 describe("long-lived mode end to end, with the real Claude CLI", () => {
   it("setup --long-lived with a scripted setup-token, then run: authenticated; no token in docker inspect or any output", async () => {
     const token = fake.issueLongLivedToken();
-    registerSecret(token);
+    trackSecret(token);
     const scripts = scriptsDir(sandbox);
     // The stand-in prints what `claude setup-token` prints; the token is in the script file
     // only (mounted read-only), never in an argument or the environment.

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerSecret } from "../../core/redact";
+import { trackSecret } from "../support/token-scan";
 import { seedStore, credentialsText } from "../support/fixtures";
 import { Terminal } from "../support/tmux";
 import { expectNoTokens } from "../support/tokens";
@@ -33,7 +33,7 @@ async function inTerminal(args: string[], onFinished: (fn: () => Promise<void>) 
 describe("in a terminal", { timeout: 180_000 }, () => {
   it("setup --long-lived: a terminal in the container, 500 columns wide; the token is captured, the screen shows it redacted", async ({ onTestFinished }) => {
     const token = `sk-ant-oat01-${"t".repeat(40)}${"T".repeat(40)}-tty-AA`;
-    registerSecret(token);
+    trackSecret(token);
     writeScript(scripts, "setup-token.sh", `test -t 0 && test -t 1 && echo "terminal: $(stty size)"\nprintf 'Your OAuth token (valid for 1 year):\\n\\n  %s\\n\\nStore this token securely.\\n' '${token}'\n`);
     const terminal = await inTerminal(["setup", "--profile", "ttyll", "--long-lived", "--network", "none", "-v", `${scripts}:/scripts:ro`, "--", "/scripts/setup-token.sh"], onTestFinished);
     const { code, screen } = await terminal.exited(150_000);

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { onTestFinished } from "vitest";
-import { expectNoTokens } from "./tokens";
-import { ensureImages as ensureSharedImages, type Images } from "./images";
+import { scanOutput } from "./token-scan";
+import { engineSocketGroup, ensureImages as ensureSharedImages, type Images } from "./images";
 
 // Helpers for the plugin's tests against the real engine: the images (built once per run,
 // shared with the image tests and their lock), the plugin run directly or through the real
@@ -69,7 +69,7 @@ export function makeSandbox(name: string, options: { user?: { uid: number; gid: 
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     TZ: "UTC",
     LANG: "C.UTF-8",
-    // The engine this test run was started against (a private one), never another.
+    // The engine under test (a private one, e.g. unix:///run/docker-NAME.sock), when not the default.
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
   };
   return {
@@ -88,12 +88,13 @@ export function makeSandbox(name: string, options: { user?: { uid: number; gid: 
   };
 }
 
-type RunOptions = { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number; allowTokens?: boolean };
+/** allowTokens: the output may hold tokens on purpose (say why); it is not scanned. */
+type RunOptions = { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number; allowTokens?: string };
 
 /** argv that runs as the sandbox's user, with the engine socket's group, like a member of the docker group. */
 export function asSandboxUser(sandbox: Sandbox, argv: string[]): string[] {
   if (!sandbox.user) return argv;
-  const socketGroup = fs.statSync("/var/run/docker.sock").gid;
+  const socketGroup = engineSocketGroup();
   return ["setpriv", "--reuid", String(sandbox.user.uid), "--regid", String(sandbox.user.gid), "--groups", String(socketGroup), "--", ...argv];
 }
 
@@ -116,15 +117,17 @@ async function runProcess(file: string, args: string[], sandbox: Sandbox, option
     output: String(result.all ?? ""),
     ms: performance.now() - started,
   };
-  // Every output of the plugin is scanned: nothing token-shaped, no registered secret.
-  if (!options.allowTokens) expectNoTokens(run);
+  // Every output of the plugin is scanned (test/support/token-scan.ts).
+  if (!options.allowTokens) scanOutput(`${path.basename(file)} ${args[0] ?? ""}`, run.output);
   return run;
 }
 
 /** Starts `argv` (e.g. docker claudeauth run ...) as the sandbox's user, for tests that signal it or look at it while it runs. */
 export function spawnAs(sandbox: Sandbox, argv: string[]) {
   const [command, ...rest] = asSandboxUser(sandbox, argv);
-  return execa(command!, rest, { reject: false, env: sandbox.env, extendEnv: false, stdin: "ignore", cwd: sandbox.dir, all: true });
+  const child = execa(command!, rest, { reject: false, env: sandbox.env, extendEnv: false, stdin: "ignore", cwd: sandbox.dir, all: true });
+  void child.then((result) => scanOutput(`${argv[0]} ${argv[1] ?? ""}`, String(result.all ?? "")));
+  return child;
 }
 
 /** dist/docker-claudeauth ARGS, run directly (no docker CLI in front). */
@@ -137,9 +140,10 @@ export function dockerPlugin(sandbox: Sandbox, args: string[], options: RunOptio
   return runProcess("docker", args, sandbox, options);
 }
 
-/** Plain docker, for setting up and inspecting; never throws. */
-export async function docker(args: string[], options: { input?: string } = {}): Promise<PluginRun> {
+/** Plain docker, for setting up and inspecting; never throws. Its output is scanned unless `allowTokens` says why not. */
+export async function docker(args: string[], options: { input?: string; allowTokens?: string } = {}): Promise<PluginRun> {
   const result = await execa("docker", args, { reject: false, all: true, ...(options.input !== undefined ? { input: options.input } : { stdin: "ignore" }) });
+  if (!options.allowTokens) scanOutput(`docker ${args[0] ?? ""}`, String(result.all ?? ""));
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), output: String(result.all ?? ""), ms: 0 };
 }
 

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { inject } from "vitest";
 import { TEST_HOME } from "./test-user";
+import { scanOutput } from "./token-scan";
 
 // Runs the COMPILED entrypoint as a process, the way tini runs it in an image: no Docker.
 // A test that gives `home` gets a mount namespace of its own in which that directory is
@@ -33,6 +34,8 @@ export type StartOptions = {
   cwd?: string;
   /** Another binary than the entrypoint (e.g. the plugin). */
   binary?: string;
+  /** The output may hold tokens on purpose (say why); it is not scanned. Default: scanned. */
+  allowTokens?: string;
 };
 
 export type Result = {
@@ -88,6 +91,7 @@ export function startEntrypoint(args: string[], options: StartOptions = {}): Han
       settled = true;
       const { code, signal, ms } = exited;
       const status = signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? -1);
+      if (!options.allowTokens) scanOutput(`${path.basename(file0)} ${args[0] ?? ""}`, stdout, stderr);
       resolve({ status, code, signal, stdout, stderr, ms });
     };
     child.on("error", reject);
@@ -149,16 +153,11 @@ export async function runEntrypoint(args: string[], options: StartOptions & { ti
   }
 }
 
-/** Polls `check` until it returns a value other than undefined/false. */
+/** Polls `check` until it returns a value other than undefined/false/null; an exception from `check` ends the wait with it. */
 export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 10_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let value: T | undefined | false | null;
-    try {
-      value = check();
-    } catch {
-      value = undefined;
-    }
+    const value = check();
     if (value !== undefined && value !== false && value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

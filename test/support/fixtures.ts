@@ -4,20 +4,20 @@ import os from "node:os";
 import path from "node:path";
 import { onTestFinished } from "vitest";
 import { serializeJson, type CredentialsFile } from "../../core/credentials";
-import { registerSecret } from "../../core/redact";
 import { makePrivateDir, writeNewFile, type Owner } from "../../core/safe-fs";
 import { Store, type Capture } from "../../core/store";
 import { STORE_OWNER, TEST_GID, TEST_UID } from "./test-user";
+import { trackSecret } from "./token-scan";
 
 // Building blocks for the tests: token-shaped credentials, homes owned by the test user,
 // stores seeded through the real core, scripted login commands, tree snapshots.
 
 const HOUR = 3_600_000;
 
-/** A random token of the real shape (so a leak is caught by the token scan); registered as a secret. */
+/** A random token of the real shape, tracked by the token scanner (and registered for redaction). */
 export function fakeToken(kind: "oat" | "ort", label: string): string {
   const token = `sk-ant-${kind}01-${label}-${crypto.randomBytes(30).toString("base64url")}`;
-  registerSecret(token);
+  trackSecret(token);
   return token;
 }
 

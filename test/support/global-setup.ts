@@ -1,8 +1,10 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { ensureTestUser } from "./test-user";
+import { filesWithTokenShapes } from "./token-scan";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,6 +16,9 @@ declare module "vitest" {
 // Runs once before the test files. The tests run the compiled binaries: fail early, with
 // the fix, when they are missing. CI starts on a fresh machine: create the unprivileged
 // test user the entrypoint tests drop to (idempotent; a no-op when not root).
+// The run gets a temp directory of its own (TMPDIR, inherited by the test workers and what
+// they start); when the run ends, no file in it may hold a token: every test removes the
+// working copies and stores it made, killed runs included.
 export default function setup(project: TestProject): () => void {
   const root = path.resolve(__dirname, "../..");
   for (const name of ["claudeauth-entrypoint", "docker-claudeauth"]) {
@@ -24,7 +29,21 @@ export default function setup(project: TestProject): () => void {
   ensureTestUser();
   const bin = snapshotBinaries(root);
   project.provide("claudeauthBin", bin);
-  return () => fs.rmSync(bin, { recursive: true, force: true });
+  const tmp = privateTempDir();
+  return () => {
+    fs.rmSync(bin, { recursive: true, force: true });
+    const holding = filesWithTokenShapes(tmp);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (holding.length) throw new Error(`${holding.length} file(s) left in the temp directory hold a token:\n${holding.join("\n")}`);
+  };
+}
+
+/** A temp directory for this run (sticky and world-writable, like /tmp), made the TMPDIR of everything after. */
+function privateTempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-run-"));
+  fs.chmodSync(dir, 0o1777);
+  process.env.TMPDIR = dir;
+  return dir;
 }
 
 /**

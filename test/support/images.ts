@@ -6,7 +6,7 @@ import { execa, type Options as ExecaOptions } from "execa";
 import { afterAll, beforeAll } from "vitest";
 import { acquireLock } from "../../core/lock";
 import { serializeJson } from "../../core/credentials";
-import { registerSecret } from "../../core/redact";
+import { scanOutput, trackSecret } from "./token-scan";
 
 // What the end-to-end image tests share (and the plugin's tests, through test/support/docker.ts):
 // the two real images (built once, rebuilt when the entrypoint under test changes), the plugin
@@ -186,10 +186,16 @@ function hostUserHome(): string {
   return hostHome;
 }
 
+/** The group of the engine's socket (DOCKER_HOST's when it names a unix socket): what a member of the docker group has. */
+export function engineSocketGroup(): number {
+  const host = process.env.DOCKER_HOST ?? "";
+  return fs.statSync(host.startsWith("unix://") ? host.slice("unix://".length) : "/var/run/docker.sock").gid;
+}
+
 /** argv that runs `command` as HOST_USER, with the engine socket's group (as a member of the docker group). */
 export function asHostUser(command: string[]): string[] {
   if (process.getuid?.() !== 0) return command;
-  const socketGroup = fs.statSync("/var/run/docker.sock").gid;
+  const socketGroup = engineSocketGroup();
   return ["setpriv", "--reuid", String(HOST_USER.uid), "--regid", String(HOST_USER.gid), "--groups", String(socketGroup), "--", ...command];
 }
 
@@ -199,9 +205,11 @@ export function pluginEnv(extra: Record<string, string> = {}): Record<string, st
 
 export type Run = { exitCode: number; stdout: string; stderr: string; ms: number };
 
-/** Plain `docker ARGS`; never throws for a non-zero exit. */
+/** Plain `docker ARGS`; never throws for a non-zero exit. Its output is scanned for tokens. */
 export async function docker(args: string[], options: ExecaOptions = {}): Promise<Run> {
-  return timed(execa("docker", args, { reject: false, stdin: "ignore", ...options }));
+  const run = await timed(execa("docker", args, { reject: false, stdin: "ignore", ...options }));
+  scanOutput(`docker ${args[0] ?? ""}`, run.stdout, run.stderr);
+  return run;
 }
 
 async function timed(child: Promise<{ exitCode?: number; stdout?: unknown; stderr?: unknown }>): Promise<Run> {
@@ -264,7 +272,7 @@ export async function removeContainers(sources: string[] = []): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Credentials and scripted logins.
 
-/** Token-shaped credentials in the CLI's format; both tokens are registered as secrets. */
+/** Token-shaped credentials in the CLI's format; both tokens are tracked by the token scanner. */
 export function oauthCredentials(label: string, expiresInMs = 8 * 3_600_000) {
   const token = (kind: string) => `sk-ant-${kind}01-${label}-${crypto.randomBytes(30).toString("base64url")}`;
   const credentials = {
@@ -276,8 +284,8 @@ export function oauthCredentials(label: string, expiresInMs = 8 * 3_600_000) {
       subscriptionType: "max",
     },
   };
-  registerSecret(credentials.claudeAiOauth.accessToken);
-  registerSecret(credentials.claudeAiOauth.refreshToken);
+  trackSecret(credentials.claudeAiOauth.accessToken);
+  trackSecret(credentials.claudeAiOauth.refreshToken);
   return credentials;
 }
 
@@ -411,12 +419,11 @@ export function startSession(mode: "setup" | "run", session: Session, via: Via):
   let output = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const done = child.then((result) => ({
-    exitCode: result.exitCode ?? -1,
-    stdout: String(result.stdout ?? ""),
-    stderr: String(result.stderr ?? ""),
-    ms: performance.now() - started,
-  }));
+  const done = child.then((result) => {
+    const run = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), ms: performance.now() - started };
+    scanOutput(`${via} ${mode}`, run.stdout, run.stderr);
+    return run;
+  });
   return {
     invocation,
     output: () => output,

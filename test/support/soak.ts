@@ -9,8 +9,8 @@ import { execa } from "execa";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { Store } from "../../core/store";
 import { serializeJson } from "../../core/credentials";
-import { containsTokenShape } from "../../core/redact";
 import { pluginBinary } from "./images";
+import { findTokens, scanOutput } from "./token-scan";
 
 const CA_IN_CONTAINER = "/etc/claudeauth-test/fake-ca.pem";
 const CLAUDE_PROMPT = ["claude", "-p", "hi", "--no-session-persistence", "--output-format", "json"];
@@ -25,7 +25,8 @@ export type SoakResult = {
   invalidGrant: number;
   familiesRevoked: number;
   refreshes: number;
-  storeInvalidAfterRun: number;
+  /** Runs after which the store did not read as valid; null for the seed's design, which has no store to check. */
+  storeInvalidAfterRun: number | null;
   storeHoldsNewestRefreshToken: boolean;
   tokenLeaks: number;
   seconds: number;
@@ -41,7 +42,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const frozen = freezeCapture(store, path.join(dir, "frozen"));
     const result: SoakResult = {
       design: options.design, runs: 0, ok: 0, notLoggedIn: 0, invalidGrant: 0, familiesRevoked: 0, refreshes: 0,
-      storeInvalidAfterRun: 0, storeHoldsNewestRefreshToken: false, tokenLeaks: 0, seconds: 0,
+      storeInvalidAfterRun: options.design === "claudeauth" ? 0 : null, storeHoldsNewestRefreshToken: false, tokenLeaks: 0, seconds: 0,
     };
     const started = Date.now();
     const worker = async () => {
@@ -52,8 +53,9 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         if (run.exitCode === 0 && isSuccess(run.stdout)) result.ok++;
         if (/not logged in/i.test(output)) result.notLoggedIn++;
         if (process.env.SOAK_DEBUG && run.exitCode !== 0) console.error(`run ${result.runs} exit ${run.exitCode}: ${output.slice(-600)}`);
-        if (containsTokenShape(output)) result.tokenLeaks++;
-        if (options.design === "claudeauth" && !storeIsValid(store)) result.storeInvalidAfterRun++;
+        if (findTokens(output).length) result.tokenLeaks++;
+        scanOutput(`soak ${options.design} run`, output);
+        if (result.storeInvalidAfterRun !== null && !storeIsValid(store)) result.storeInvalidAfterRun++;
       }
     };
     await Promise.all(Array.from({ length: options.workers }, worker));
@@ -112,23 +114,23 @@ export function isSuccess(stdout: string): boolean {
   }
 }
 
+/** The store's current capture reads and holds OAuth credentials (an empty store is not valid). */
 export function storeIsValid(store: string): boolean {
   try {
-    return new Store(store).readCurrent()?.credentials !== null;
+    return Boolean(new Store(store).readCurrent()?.credentials);
   } catch {
     return false;
   }
 }
 
+/** The soak's figures as a Markdown table, one column per design: BENCHMARKS.md pastes it as printed. */
 export function formatSoak(results: SoakResult[]): string {
   const rows: [string, (r: SoakResult) => string | number][] = [
     ["runs", (r) => r.runs], ["successful runs", (r) => r.ok], ['"Not logged in"', (r) => r.notLoggedIn],
     ["invalid_grant", (r) => r.invalidGrant], ["families revoked", (r) => r.familiesRevoked], ["refreshes", (r) => r.refreshes],
-    ["store invalid after a run", (r) => r.storeInvalidAfterRun], ["store holds newest refresh token", (r) => String(r.storeHoldsNewestRefreshToken)],
+    ["store invalid after a run", (r) => r.storeInvalidAfterRun ?? "n/a"], ["store holds newest refresh token", (r) => String(r.storeHoldsNewestRefreshToken)],
     ["token-shaped strings in output", (r) => r.tokenLeaks], ["wall time (s)", (r) => r.seconds.toFixed(1)],
   ];
-  const header = ["", ...results.map((r) => r.design)];
-  const lines = [header, ...rows.map(([label, get]) => [label, ...results.map((r) => String(get(r)))])];
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i]!)).join("  ")).join("\n");
+  const line = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
+  return [line(["", ...results.map((r) => r.design)]), line(["---", ...results.map(() => "---:")]), ...rows.map(([label, get]) => line([label, ...results.map(get)]))].join("\n");
 }

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { execa } from "execa";
+import { scanOutput } from "./token-scan";
 
 // A real terminal for interactive tests: a detached tmux session on a server of its own
 // (its own socket, no user config), a shell command in its only pane, keys sent in and the
@@ -14,6 +15,7 @@ export type TerminalOptions = {
 };
 
 const EXIT_MARK = /\[exit (\d+)\]/;
+const HISTORY_LINES = 1_000_000;
 
 export class Terminal {
   private constructor(
@@ -28,7 +30,9 @@ export class Terminal {
     // The pane's shell ignores Ctrl-C and friends (the command, in a subshell, gets them as
     // usual), so a key that arrives after the command must not end the pane and the server.
     const wrapped = `trap '' INT QUIT TSTP; (trap - INT QUIT TSTP; ${command}); printf '\\n[exit %s]\\n' "$?"; exec sleep 3600`;
+    // A scrollback long enough for the whole session: close() scans all of it for tokens.
     await terminal.tmux([
+      "set-option", "-g", "history-limit", String(HISTORY_LINES), ";",
       "new-session", "-d", "-s", terminal.session,
       "-x", String(options.width ?? 120), "-y", String(options.height ?? 40),
       ...(options.cwd ? ["-c", options.cwd] : []),
@@ -84,7 +88,15 @@ export class Terminal {
     return { code: Number(EXIT_MARK.exec(screen)![1]), screen };
   }
 
+  /** Everything the pane ever showed, scrollback included, wrapped lines joined. */
+  async scrollback(): Promise<string> {
+    return this.tmux(["capture-pane", "-p", "-J", "-t", this.session, "-S", "-", "-E", "-"]);
+  }
+
+  /** Scans the whole scrollback for tokens (test/support/token-scan.ts), then ends the server. */
   async close(): Promise<void> {
+    const all = await this.scrollback().catch(() => null);
+    if (all !== null) scanOutput(`tmux pane ${this.session}`, all);
     await execa("tmux", ["-L", this.socket, "kill-server"], { reject: false, stdin: "ignore" });
   }
 }

@@ -1,15 +1,13 @@
 import { expect } from "vitest";
-import { containsTokenShape, redact } from "../../core/redact";
+import { describeLeaks, findTokens } from "./token-scan";
 
-// Every output a test captures passes this scan: nothing shaped like an Anthropic token,
-// and none of the secrets this test process registered (every token the fixtures made,
-// every token the core read), may appear in what the binaries print.
+// An output a test holds in hand, checked on the spot with the shared scanner (the spawn
+// helpers in test/support scan every output anyway; this fails at the line that looked).
 export function expectNoTokens(...outputs: Array<string | { stdout: string; stderr: string }>): void {
   for (const output of outputs) {
     const text = typeof output === "string" ? output : `${output.stdout}\n${output.stderr}`;
-    if (containsTokenShape(text)) {
-      // The message itself must not leak the token into the test report.
-      expect.fail(`a token (or a registered secret) appears in the output:\n${redact(text)}`);
-    }
+    const findings = findTokens(text);
+    // The message itself must not leak the token into the test report: only what was found.
+    if (findings.length) expect.fail(`token material in the output:\n${describeLeaks([{ source: "output", findings }])}`);
   }
 }

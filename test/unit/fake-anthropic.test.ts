@@ -4,9 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeAnthropic, type FakeAnthropic } from '../fake-anthropic';
+import { OAUTH, startFakeAnthropic, type FakeAnthropic } from '../fake-anthropic';
 
-const CLIENT_ID = '9d1c250a-e61b-44d9-88ed-5944d1962f5e';
 const SCOPE = 'user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload';
 
 interface Reply {
@@ -70,7 +69,7 @@ const refresh = (fake: FakeAnthropic, refreshToken: string, host = 'platform.cla
   viaProxy(fake, {
     host,
     path: '/v1/oauth/token',
-    body: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT_ID, scope: SCOPE },
+    body: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: OAUTH.clientId, scope: SCOPE },
   });
 
 const ask = (fake: FakeAnthropic, accessToken: string, extra: Record<string, unknown> = {}, header: 'bearer' | 'x-api-key' = 'bearer') =>
@@ -152,8 +151,8 @@ describe('fake Anthropic endpoint', () => {
       // Both the old and new access tokens stay good until they expire.
       expect((await ask(fake, c.accessToken)).status).toBe(200);
       expect((await ask(fake, r.json.access_token)).status).toBe(200);
-      // And the new refresh token rotates again, on another OAuth host.
-      const r2 = await refresh(fake, r.json.refresh_token, 'console.anthropic.com');
+      // And the new refresh token rotates again.
+      const r2 = await refresh(fake, r.json.refresh_token);
       expect(r2.status).toBe(200);
       expect(fake.stats.refreshOk).toBe(2);
     });
@@ -191,12 +190,132 @@ describe('fake Anthropic endpoint', () => {
       expect(fake.stats.familiesRevoked).toBe(0);
     });
 
-    it('rejects other grant types and bad bodies', async () => {
-      const r = await viaProxy(fake, { host: 'platform.claude.com', path: '/v1/oauth/token', body: { grant_type: 'authorization_code', code: 'x' } });
+  });
+
+  // What the real endpoint insists on: a client built with another client id, token URL, grant
+  // type, scope or encoding fails here as it would in production. A refused request spends nothing.
+  describe('holdNextTokenRequest()', () => {
+    it('holds the next token request unprocessed until released: nothing is spent meanwhile', async () => {
+      const c = fake.login();
+      const gate = fake.holdNextTokenRequest();
+      let answered = false;
+      const pending = refresh(fake, c.refreshToken).then((r) => ((answered = true), r));
+      await gate.arrived;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answered).toBe(false);
+      expect(fake.stats.refreshOk).toBe(0);
+      expect(fake.latestRefreshToken()).toBe(c.refreshToken);
+      gate.release();
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(fake.latestRefreshToken()).toBe(r.json.refresh_token);
+      // Only the next one: the request after it is answered at once.
+      expect((await refresh(fake, r.json.refresh_token)).status).toBe(200);
+    });
+  });
+
+  describe('POST /v1/oauth/token refuses what the real endpoint refuses', () => {
+    const post = (body: unknown, opts: { host?: string; path?: string; headers?: Record<string, string> } = {}) =>
+      viaProxy(fake, { host: opts.host ?? OAUTH.host, path: opts.path ?? OAUTH.path, body, headers: opts.headers });
+    const good = (refreshToken: string) => ({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: OAUTH.clientId, scope: SCOPE });
+
+    /** The refusal left the token alone: it still refreshes, once. */
+    async function expectUnspent(refreshToken: string) {
+      expect(fake.stats.refreshOk).toBe(0);
+      expect(fake.stats.invalidGrant).toBe(0);
+      expect((await refresh(fake, refreshToken)).status).toBe(200);
+    }
+
+    it.each(['api.anthropic.com', 'console.anthropic.com', 'claude.ai'])('another host (%s) answers 404 not_found_error', async (host) => {
+      const c = fake.login();
+      const r = await post(good(c.refreshToken), { host });
+      expect(r.status).toBe(404);
+      expect(r.json).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+      await expectUnspent(c.refreshToken);
+    });
+
+    it.each(['/v1/oauth/token/x', '/oauth/token', '/v1/oauth/tokens'])('another path (%s) answers 404', async (p) => {
+      const c = fake.login();
+      expect((await post(good(c.refreshToken), { path: p })).status).toBe(404);
+      await expectUnspent(c.refreshToken);
+    });
+
+    it('GET instead of POST answers 404', async () => {
+      expect((await viaProxy(fake, { host: OAUTH.host, path: OAUTH.path })).status).toBe(404);
+    });
+
+    it('another client id: 400 invalid_client', async () => {
+      const c = fake.login();
+      const r = await post({ ...good(c.refreshToken), client_id: '00000000-0000-4000-8000-000000000000' });
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+      expect(fake.stats.tokenRequestsRefused).toBe(1);
+      await expectUnspent(c.refreshToken);
+    });
+
+    it('no client id: 400 invalid_request', async () => {
+      const c = fake.login();
+      const { client_id: _omitted, ...body } = good(c.refreshToken);
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: 'invalid_request', error_description: 'client_id is required' });
+      await expectUnspent(c.refreshToken);
+    });
+
+    it.each(['authorization_code', 'client_credentials', undefined])('grant type %s: 400 unsupported_grant_type', async (grant) => {
+      const c = fake.login();
+      const r = await post({ ...good(c.refreshToken), grant_type: grant });
       expect(r.status).toBe(400);
       expect(r.json.error).toBe('unsupported_grant_type');
-      const bad = await viaProxy(fake, { host: 'platform.claude.com', path: '/v1/oauth/token', body: 'not json' });
-      expect(bad.status).toBe(400);
+      await expectUnspent(c.refreshToken);
+    });
+
+    it('no refresh token: 400 invalid_request', async () => {
+      const r = await post({ ...good(''), refresh_token: undefined });
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: 'invalid_request', error_description: 'refresh_token is required' });
+    });
+
+    it.each([
+      ['a scope outside the grant', `${SCOPE} org:create_api_key`],
+      ['an empty scope', ''],
+      ['a scope that is not a string', ['user:inference']],
+    ])('%s: 400 invalid_scope', async (_what, scope) => {
+      const c = fake.login();
+      const r = await post({ ...good(c.refreshToken), scope });
+      expect(r.status).toBe(400);
+      expect(r.json.error).toBe('invalid_scope');
+      await expectUnspent(c.refreshToken);
+    });
+
+    it('a narrower scope is granted as asked; no scope at all keeps the grant\'s', async () => {
+      const c = fake.login();
+      const narrow = await post({ ...good(c.refreshToken), scope: 'user:inference' });
+      expect(narrow.status).toBe(200);
+      expect(narrow.json.scope).toBe('user:inference');
+      const { scope: _omitted, ...body } = good(narrow.json.refresh_token);
+      const whole = await post(body);
+      expect(whole.status).toBe(200);
+      expect(whole.json.scope.split(' ').sort()).toEqual(SCOPE.split(' ').sort());
+    });
+
+    it.each([
+      ['form-encoded', 'application/x-www-form-urlencoded'],
+      ['text/plain', 'text/plain'],
+    ])('a %s body: 400 invalid_request (the endpoint takes JSON)', async (_what, type) => {
+      const c = fake.login();
+      const body = new URLSearchParams(good(c.refreshToken)).toString();
+      const r = await post(body, { headers: { 'content-type': type } });
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: 'invalid_request', error_description: 'Content-Type must be application/json' });
+      await expectUnspent(c.refreshToken);
+    });
+
+    it('a body that is not JSON: 400 invalid_request', async () => {
+      const r = await post('not json');
+      expect(r.status).toBe(400);
+      expect(r.json.error).toBe('invalid_request');
+      expect(fake.stats.tokenRequestsRefused).toBe(1);
     });
   });
 
