@@ -179,13 +179,20 @@ describe.runIf(canRunEntrypointTests())("while the workload runs", () => {
 
 type WriteBack = World & { a: ReturnType<typeof storeCapture>; b: { accessToken: string; refreshToken: string }; marker: string };
 
-/** A world whose workload, when told, writes login B (and a large .claude.json: a commit that takes a while) the way the CLI does. */
+/**
+ * A world whose workload, when told, writes login B the way the CLI does. The store's own
+ * .claude.json is large (every new capture carries it on), so a commit takes a while.
+ */
 async function writeBackWorld(): Promise<WriteBack & { script(options: { waitBefore?: boolean; sleepAfter?: boolean }): string[] }> {
   const w = await world(8 * HOUR);
+  const credentials = fs.readFileSync(path.join(storeCapture(w.store).dir, ".credentials.json"));
+  const projects = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`/work/project-${i}`, { allowedTools: [], history: [`entry ${i}`] }]));
+  await new Store(w.store).commit((draft) => {
+    fs.writeFileSync(path.join(draft, ".credentials.json"), credentials, { mode: 0o600 });
+    fs.writeFileSync(path.join(draft, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, projects }), { mode: 0o600 });
+  }, { source: "test", mode: "oauth" });
   const fresh = { claudeAiOauth: fake.login() };
   fs.writeFileSync(path.join(w.shared, "credentials.json"), serializeJson(fresh), { mode: 0o644 });
-  const projects = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`/work/project-${i}`, { allowedTools: [], history: [`entry ${i}`] }]));
-  fs.writeFileSync(path.join(w.shared, "claude.json"), JSON.stringify({ hasCompletedOnboarding: true, projects }), { mode: 0o644 });
   const marker = path.join(w.shared, "written");
   const go = path.join(w.shared, "go");
   return {
@@ -198,7 +205,6 @@ async function writeBackWorld(): Promise<WriteBack & { script(options: { waitBef
       "-c",
       [
         waitBefore ? `while [ ! -e '${go}' ]; do sleep 0.02; done` : "",
-        `cp '${w.shared}/claude.json' "$CLAUDE_CONFIG_DIR/.claude.json.tmp" && mv "$CLAUDE_CONFIG_DIR/.claude.json.tmp" "$CLAUDE_CONFIG_DIR/.claude.json"`,
         `cp '${w.shared}/credentials.json' "$CLAUDE_CONFIG_DIR/.credentials.json.tmp" && mv "$CLAUDE_CONFIG_DIR/.credentials.json.tmp" "$CLAUDE_CONFIG_DIR/.credentials.json"`,
         `touch '${marker}'`,
         sleepAfter ? "sleep 30" : "",
@@ -275,10 +281,15 @@ describe.runIf(canRunEntrypointTests())("write-back, killed at known points", ()
       const w = await writeBackWorld();
       const lockDir = path.join(w.store, ".lock");
       const lock = await acquireLock(lockDir);
+      const profiles = () => fake.stats.byPath["/api/oauth/profile"] ?? 0;
+      const before = profiles();
       const handle = start(w, w.script({}), ALLOW_LOGIN);
       await waitFor(() => fs.existsSync(w.marker), 20_000, "the workload's login");
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the workload has exited; the write-back waits for the lock
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the workload has exited; the write-back spends B, then waits for the lock
       lock.release();
+      // Under the lock it asks the profile endpoint (this process's fake: keep the event loop
+      // turning) whose account the store holds, then commits: the last answer opens the window.
+      while (profiles() < before + 2 && handle.child.exitCode === null) await new Promise((resolve) => setImmediate(resolve));
       // Busy-wait (the commit takes milliseconds): kill the moment its temp dir exists.
       const deadline = Date.now() + 10_000;
       let killed = false;
