@@ -3,7 +3,7 @@ import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { log, print } from "../core/output";
 import { analyze, suggest, type StoreStatus } from "./analyze";
-import { containerName, type Docker } from "./docker";
+import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
 import { buildImages } from "./build";
 import { imageExists, imageName } from "./images";
 import { importToken, validateToken } from "./long-lived";
@@ -11,7 +11,7 @@ import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount,
 import { generationDir, readSnapshot, type Snapshot } from "./snapshot";
 import { renderStatus } from "./format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "./terminal";
-import { envFlags, volumeFlags } from "./passthrough";
+import { envFlags, mountFlags } from "./passthrough";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -28,11 +28,13 @@ export type SetupOptions = {
   caCert: string | undefined;
   env: string[];
   volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
 };
 
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
-  if (options.tokenStdin) return setupFromStdin(ref, docker);
+  if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
 
   const io = stdio();
   const interactive = io.stdinTty && io.stdoutTty;
@@ -42,7 +44,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     );
   }
   const env = envFlags(options.env);
-  const volumes = volumeFlags(options.volumes);
+  const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   await prepareStore(ref, docker);
   const image = await ensureSetupImage(docker, options);
 
@@ -60,6 +62,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...interactiveFlags(io, !options.noTty),
     ...(options.network ? ["--network", options.network] : []),
+    ...hardeningFlags(options.hardening),
     "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
     ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
     ...env,
@@ -81,7 +84,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
         `no token found in the output of "${options.command.join(" ") || "claude setup-token"}" (exit code ${result.code}); run claude setup-token yourself and store its token with: ${suggest("setup --token-stdin", ref)}`,
       );
     }
-    const generation = await importToken(ref, token, docker, "setup-token");
+    const generation = await importToken(ref, token, docker, "setup-token", options.hardening);
     log.info(`captured the long-lived token (capture ${generation})`);
   }
 
@@ -130,10 +133,10 @@ function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: num
   return code;
 }
 
-async function setupFromStdin(ref: StoreRef, docker: Docker): Promise<number> {
+async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardening): Promise<number> {
   if (process.stdin.isTTY) log.info("paste the token from `claude setup-token`, then press Enter and Ctrl-D");
   const token = validateToken(await readStdin());
-  const generation = await importToken(ref, token, docker, "token-stdin");
+  const generation = await importToken(ref, token, docker, "token-stdin", hardening);
   log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
   const status = analyze(await readSnapshot(ref, docker));
   print(renderStatus(status, { files: false }));

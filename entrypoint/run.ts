@@ -8,7 +8,7 @@ import { execInto } from "./exec";
 import { openStore } from "./owner";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
-import { resolveUser, type RuntimeUser } from "./user";
+import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy } from "./working-copy";
 import { writeBack } from "./write-back";
@@ -19,6 +19,7 @@ import type { Options } from "./options";
 // a new login back; with a long-lived token, or --no-supervise, it execs the workload.
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
+  claimTmpfsHome(user);
   const store = openMountedStore(options);
   const endpoint: TokenEndpoint = options;
   const capture = await freshCapture(store, endpoint, options.refreshMarginMs);

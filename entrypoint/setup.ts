@@ -11,7 +11,7 @@ import { relaySignals, startWorkload } from "./child";
 import { captureTokenFromStdin } from "./long-lived";
 import { openStore } from "./owner";
 import { userEnvironment } from "./privileges";
-import { resolveUser } from "./user";
+import { claimTmpfsHome, resolveUser } from "./user";
 import { serialQueue, watchFiles } from "./watch";
 import type { Options } from "./options";
 
@@ -23,6 +23,7 @@ export async function setupMode(options: Options): Promise<number> {
   if (options.tokenStdin) return captureTokenFromStdin(store);
 
   const user = resolveUser(options.user, options);
+  claimTmpfsHome(user);
   const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
   const paths = cliPaths(user.home, configDir);
   seedHome(store.readCurrent(), paths, { uid: user.uid, gid: user.gid });

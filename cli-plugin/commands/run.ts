@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const runCommand: CommandSpec = {
@@ -7,7 +7,8 @@ export const runCommand: CommandSpec = {
   summary: "Run the Claude CLI (or COMMAND) in the production image, logged in",
   description: `The current directory (or --workdir) is mounted at /workspace; the workload runs with
 your uid/gid there. The login comes from the profile's store and rotated tokens are written
-back to it when the run ends. No token is ever put on the docker command line.`,
+back to it when the run ends. No token is ever put on the docker command line.
+The container is hardened (see --no-harden); a workspace or mount that holds the store is refused.`,
   passthrough: true,
   options: [
     ...STORE_OPTIONS,
@@ -19,6 +20,7 @@ back to it when the run ends. No token is ever put on the docker command line.`,
     { name: "name", type: "string", placeholder: "string", description: "Container name (default claudeauth-run-PROFILE-XXXXXX)" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
     { name: "no-tty", type: "boolean", description: "Do not allocate a terminal even when stdin is one" },
+    ...CONTAINER_OPTIONS,
   ],
   examples: ["docker claudeauth run", 'docker claudeauth run -- claude -p "summarize README.md"', "docker claudeauth run --profile staging -e HTTPS_PROXY -- claude"],
   run: async (args, { docker }) =>
@@ -29,6 +31,8 @@ back to it when the run ends. No token is ever put on the docker command line.`,
         workdir: stringArg(args, "workdir"),
         noWorkspace: boolArg(args, "no-workspace"),
         volumes: arrayArg(args, "volume-mount"),
+        mounts: arrayArg(args, "mount"),
+        hardening: hardeningArg(args, "run"),
         env: arrayArg(args, "env"),
         network: stringArg(args, "network"),
         image: stringArg(args, "image"),
