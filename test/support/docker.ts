@@ -69,6 +69,8 @@ export function makeSandbox(name: string, options: { user?: { uid: number; gid: 
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     TZ: "UTC",
     LANG: "C.UTF-8",
+    // The engine the tests were pointed at (a private one next to the default).
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
   };
   return {
     dir,
