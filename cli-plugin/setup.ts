@@ -136,6 +136,8 @@ function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: num
 async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardening): Promise<number> {
   if (process.stdin.isTTY) log.info("paste the token from `claude setup-token`, then press Enter and Ctrl-D");
   const token = validateToken(await readStdin());
+  // A volume is created with its profile label, as for a login: a store volume is known by it.
+  await prepareStore(ref, docker);
   const generation = await importToken(ref, token, docker, "token-stdin", hardening);
   log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
   const status = analyze(await readSnapshot(ref, docker));
