@@ -8,9 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serializeJson } from "../../core/credentials";
-import { claudeJsonText, makeCredentials, seedStore } from "../support/fixtures";
+import { makeCredentials } from "../support/fixtures";
 import { sha256, TOKEN_HASHES } from "../support/images";
+import { seedHubStore } from "./support";
 import { docker, dockerPlugin, ensureImages, HOST_USER, makeSandbox, plugin, RUN_IMAGE, scriptsDir, spawnAs, writeScript, type Sandbox } from "../support/docker";
 
 const USER = process.getuid?.() === 0 ? HOST_USER : { uid: process.getuid!(), gid: process.getgid!() };
@@ -19,20 +19,14 @@ const KEPT = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SE
 const KEPT_MASK = "00000000000000eb";
 
 let sandbox: Sandbox;
-let store: string;
 let refreshToken: string;
 
 beforeAll(async () => {
   await ensureImages();
   sandbox = makeSandbox("hardening", { user: USER });
-  store = path.join(sandbox.hub, "default");
-  for (const dir of [sandbox.hub, store]) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chownSync(dir, USER.uid, USER.gid);
-  }
   const credentials = makeCredentials("hardening");
   refreshToken = credentials.claudeAiOauth.refreshToken!;
-  await seedStore(store, { ".credentials.json": serializeJson(credentials), ".claude.json": claudeJsonText("hardening@example.com") }, USER);
+  await seedHubStore(sandbox, USER, credentials, "hardening@example.com");
 });
 
 afterAll(async () => {
@@ -138,12 +132,10 @@ describe("what the workload can no longer do", () => {
     expect(lines).toEqual(["CapEff:0000000000000000", `CapBnd:${KEPT_MASK}`, "NoNewPrivs:1", "1024", "tmp-and-home-writable"]);
   });
 
-  it("run as root on the host (the workload is the image's user): its home is a writable tmpfs, the real Claude CLI runs logged in", async () => {
+  it.runIf(process.getuid?.() === 0)("run as root on the host (the workload is the image's user): its home is a writable tmpfs, the real Claude CLI runs logged in", async () => {
     const root = makeSandbox("hardening-root");
     try {
-      const rootStore = path.join(root.hub, "default");
-      fs.mkdirSync(rootStore, { recursive: true, mode: 0o700 });
-      await seedStore(rootStore, { ".credentials.json": serializeJson(makeCredentials("hardening-root")), ".claude.json": claudeJsonText("root@example.com") }, { uid: 0, gid: 0 });
+      await seedHubStore(root, { uid: 0, gid: 0 }, makeCredentials("hardening-root"), "root@example.com");
       const run = await dockerPlugin(root, ["claudeauth", "run", "--network", "none", "--no-workspace", "--", "sh", "-c", 'touch "$HOME/probe" && echo "home $HOME"; claude auth status --json']);
       expect(run.exitCode, run.output).toBe(0);
       expect(run.stdout.split("\n")[0]).toBe("home /home/claude");

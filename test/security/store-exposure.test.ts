@@ -8,7 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { claudeJsonText, makeCredentials, seedStore } from "../support/fixtures";
+import { makeCredentials, seedStore } from "../support/fixtures";
+import { seedHubStore } from "./support";
 import { docker, dockerPlugin, ensureImages, HOST_USER, makeSandbox, plugin, scriptsDir, type PluginRun, type Sandbox } from "../support/docker";
 
 const USER = process.getuid?.() === 0 ? HOST_USER : { uid: process.getuid!(), gid: process.getgid!() };
@@ -24,12 +25,7 @@ beforeAll(async () => {
   await ensureImages();
   sandbox = makeSandbox("exposure", { user: USER });
   scripts = scriptsDir(sandbox);
-  store = path.join(sandbox.hub, "default");
-  for (const dir of [sandbox.hub, store]) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chownSync(dir, USER.uid, USER.gid);
-  }
-  await seedStore(store, { ".credentials.json": serializeJson(makeCredentials("exposure")), ".claude.json": claudeJsonText("exposure@example.com") }, USER);
+  store = await seedHubStore(sandbox, USER, makeCredentials("exposure"), "exposure@example.com");
   // A volume store, as `setup --volume` makes it (labelled with its profile).
   volume = `claudeauth-test-exposure-${process.pid}`;
   const created = await plugin(sandbox, ["setup", "--profile", "vol", "--volume", volume, "--token-stdin"], { input: `sk-ant-oat01-${"E".repeat(60)}\n` });
