@@ -95,12 +95,15 @@ export async function mountFlags(volumes: string[], mounts: string[], ref: Store
   return [...volumes.flatMap((entry) => ["-v", entry]), ...mounts.flatMap((entry) => ["--mount", entry])];
 }
 
+/** The profile a volume is the store of, by its label; null for a volume without one or no volume. */
+export async function volumeProfile(name: string, docker: Docker): Promise<string | null> {
+  const labels = await docker.capture(["volume", "inspect", "--format", `{{index .Labels "${PROFILE_LABEL}"}}`, name]);
+  const profile = labels.stdout.trim();
+  return labels.code === 0 && profile !== "" && profile !== "<no value>" ? profile : null;
+}
+
 async function refuseStoreVolume(name: string, flag: string, ref: StoreRef, docker: Docker): Promise<void> {
-  let profile: string | null = ref.kind === "volume" && ref.volume === name ? ref.profile : null;
-  if (!profile) {
-    const labels = await docker.capture(["volume", "inspect", "--format", `{{index .Labels "${PROFILE_LABEL}"}}`, name]);
-    if (labels.code === 0 && labels.stdout.trim() !== "" && labels.stdout.trim() !== "<no value>") profile = labels.stdout.trim();
-  }
+  const profile = ref.kind === "volume" && ref.volume === name ? ref.profile : await volumeProfile(name, docker);
   if (profile) {
     throw new UserError(
       `refusing to mount the ${flag} source ${name}: it is the store volume of profile ${profile}, and the workload would read its refresh token; mount another volume`,

@@ -8,10 +8,10 @@ import { buildImages } from "./build";
 import { imageExists, imageName } from "./images";
 import { importToken, validateToken } from "./long-lived";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
-import { generationDir, readSnapshot, type Snapshot } from "./snapshot";
+import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "./snapshot";
 import { renderStatus } from "./format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "./terminal";
-import { envFlags, mountFlags } from "./passthrough";
+import { envFlags, mountFlags, volumeProfile } from "./passthrough";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -169,10 +169,26 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
     return;
   }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
-  if (inspect.code === 0) return;
+  if (inspect.code === 0) {
+    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(await readVolumeSnapshot(ref, docker));
+    return;
+  }
   if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);
   await docker.output(["volume", "create", "--label", `${PROFILE_LABEL}=${ref.profile}`, ref.volume], `docker volume create ${ref.volume}`);
   log.info(`created volume ${ref.volume} for profile ${ref.profile}`);
+}
+
+/**
+ * A volume the plugin did not create (no profile label) becomes a store only if it is
+ * empty or already one: the entrypoint would make its root 0700 and add captures/.
+ */
+function refuseForeignVolume(snapshot: Snapshot): void {
+  const top = snapshot.entries.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
+  if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
+  throw new UserError(
+    `refusing to use ${describeStore(snapshot.ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    125,
+  );
 }
 
 async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<string> {

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claudeJsonText, credentialsText, loginScript } from "../support/fixtures";
-import { ensureImages, HOST_USER, makeSandbox, plugin, PLUGIN, scriptsDir, writeScript, type PluginRun, type Sandbox } from "../support/docker";
+import { docker, ensureImages, HOST_USER, makeSandbox, plugin, PLUGIN, RUN_IMAGE, scriptsDir, writeScript, type PluginRun, type Sandbox } from "../support/docker";
 
 const AS_ROOT = process.getuid?.() === 0;
 const USER = AS_ROOT ? HOST_USER : { uid: process.getuid!(), gid: process.getgid!() };
@@ -91,6 +91,24 @@ describe("a directory that is not the user's to give is refused and left as it w
       const dir = makeDir(`project-${how}`, 0o755, USER, ["README.md", "main.c"]);
       const before = describeTree(dir);
       expectRefusedAndUnchanged(await setupVia(how, dir), dir, before, /it holds other files \(2 entries\) and no captures\//);
+    }
+  });
+
+  it("a Docker volume the plugin did not create, holding other data", async () => {
+    const volume = `claudeauth-test-data-${process.pid}`;
+    const list = () => docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d:ro`, "--entrypoint", "sh", RUN_IMAGE, "-c", "cd /d && find . | sort | xargs stat -c '%n %a %u:%g %s'"]);
+    try {
+      await docker(["run", "--rm", "--network", "none", "-v", `${volume}:/d`, "--entrypoint", "sh", RUN_IMAGE, "-c", "echo data > /d/table.db && mkdir /d/logs && chmod 0755 /d"]);
+      const before = (await list()).stdout;
+      expect(before).toContain("./table.db");
+      for (const args of [["--token-stdin"], ["--no-tty", "--network", "none", "-v", `${scripts}:/scripts:ro`, "--", "/scripts/login.sh"]]) {
+        const run = await plugin(sandbox, ["setup", "--volume", volume, ...args], { input: `${TOKEN}\n` });
+        expect(run.exitCode, run.output).toBe(125);
+        expect(run.stderr).toMatch(new RegExp(`^error: refusing to use volume ${volume} as a store: it holds other files \\(2 entries\\) and no captures/; pick a new volume name with --volume \\(it is left as it was\\)$`, "m"));
+        expect((await list()).stdout).toBe(before);
+      }
+    } finally {
+      await docker(["volume", "rm", "-f", volume]);
     }
   });
 
