@@ -276,7 +276,8 @@ describe("doctor: the seed's four troubleshooting cases, made real", () => {
   it("a healthy profile: engine, plugin, images, store all ok", async () => {
     expect((await setupProfile("doc-ok")).exitCode).toBe(0);
     const run = await dockerPlugin(sandbox, ["claudeauth", "doctor", "--profile", "doc-ok"]);
-    expect(run.stdout).toMatch(/^\[ok\] +Docker engine reachable \(the current context\): server \S+, client \S+$/m);
+    // The current context, or the engine the tests were pointed at with DOCKER_HOST.
+    expect(run.stdout).toMatch(/^\[ok\] +Docker engine reachable \((the current context|host \S+ \(DOCKER_HOST\))\): server \S+, client \S+$/m);
     expect(run.stdout).toMatch(new RegExp(`^\\[ok\\] +plugin installed: ${sandbox.dockerConfig}/cli-plugins/docker-claudeauth`, "m"));
     expect(run.stdout).toMatch(/^\[ok\] +image claudeauth\/run:\S+ present$/m);
     expect(run.stdout).toMatch(/^\[ok\] +store .*doc-ok \(profile doc-ok\): healthy, oauth, access token expires in 7h/m);
