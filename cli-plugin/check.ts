@@ -3,9 +3,9 @@ import { print } from "../core/output";
 import { redact } from "../core/redact";
 import { formatDuration } from "../core/duration";
 import { suggest } from "./analyze";
-import { containerName, firstLine, type Docker } from "./docker";
+import { containerName, firstLine, type Docker, type Hardening } from "./docker";
 import { requireImage } from "./images";
-import { envFlags, volumeFlags } from "./passthrough";
+import { envFlags, mountFlags } from "./passthrough";
 import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "./profile";
 import { productionRunFlags, requireStore } from "./run";
 
@@ -18,6 +18,8 @@ export type CheckOptions = {
   image: string | undefined;
   env: string[];
   volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
   timeoutMs: number;
   json: boolean;
 };
@@ -54,13 +56,14 @@ async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], doc
     if (!(error instanceof UserError) || !/^not logged in/.test(error.message)) throw error;
     return { result: "not-logged-in", detail: `profile ${ref.profile} has no store at ${describeStore(ref)}`, next: suggest("setup", ref) };
   }
+  const mounts = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("test", ref.profile);
   const args = [
-    ...productionRunFlags(ref, name, options.network),
+    ...productionRunFlags(ref, name, options.network, options.hardening),
     "-e", "CLAUDE_CODE_MAX_RETRIES=0",
     ...env,
-    ...volumeFlags(options.volumes),
+    ...mounts,
     image,
     ...CHECK_COMMAND,
   ];

@@ -218,3 +218,46 @@ function delay(ms: number): Promise<void> {
 export function containerName(command: string, profile: string): string {
   return `claudeauth-${command}-${profile}-${Math.random().toString(16).slice(2, 8)}`;
 }
+
+// ---------------------------------------------------------------------------------------
+// Hardening: every container the plugin starts runs a workload we do not trust (the login
+// CLI, Claude Code with a shell, a user's command) next to a root entrypoint that holds the
+// store. Unless the user opts out, the container keeps only the capabilities the
+// entrypoint needs, no program can gain privileges (setuid bits are ignored), the process
+// count is bounded and the image is read-only: the workload writes only to sized tmpfs
+// mounts, the workspace and its own mounts.
+
+export type Hardening = { enabled: boolean; capAdd: string[] };
+
+export const DEFAULT_HARDENING: Hardening = { enabled: true, capAdd: [] };
+
+/**
+ * What the entrypoint does as root: CHOWN the working copy and captures to their owners,
+ * DAC_OVERRIDE and FOWNER to read, write and chmod a store the host user owns, SETGID and
+ * SETUID to drop to the workload's ids, KILL to signal and end the workload's processes.
+ */
+export const ENTRYPOINT_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"] as const;
+
+/** Enough for Claude Code, its shells and a parallel build; a fork bomb stops here. */
+export const PIDS_LIMIT = 1024;
+
+/**
+ * The writable places of a read-only container: /tmp and the runtime user's home (a tmpfs
+ * keeps the mode of the directory it covers; the entrypoint gives the home to the user).
+ * The working copy has its own tmpfs (run.ts).
+ */
+export const WRITABLE_TMPFS = ["/tmp:rw,exec,nosuid,nodev,size=1g", "/home/claude:rw,exec,nosuid,nodev,size=512m"] as const;
+
+export function hardeningFlags(hardening: Hardening): string[] {
+  const added = hardening.capAdd.flatMap((cap) => ["--cap-add", cap]);
+  if (!hardening.enabled) return added;
+  return [
+    "--cap-drop", "ALL",
+    ...ENTRYPOINT_CAPABILITIES.flatMap((cap) => ["--cap-add", cap]),
+    ...added,
+    "--security-opt", "no-new-privileges",
+    "--pids-limit", String(PIDS_LIMIT),
+    "--read-only",
+    ...WRITABLE_TMPFS.flatMap((mount) => ["--tmpfs", mount]),
+  ];
+}

@@ -3,7 +3,7 @@ import { Store } from "../core/store";
 import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../core/long-lived-token";
 import { UserError } from "../core/errors";
 import { log } from "../core/output";
-import type { Docker } from "./docker";
+import { hardeningFlags, type Docker, type Hardening } from "./docker";
 import { requireImage } from "./images";
 import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "./profile";
 
@@ -17,7 +17,7 @@ export function validateToken(raw: string): string {
   return token;
 }
 
-export async function importToken(ref: StoreRef, token: string, docker: Docker, source: string): Promise<number> {
+export async function importToken(ref: StoreRef, token: string, docker: Docker, source: string, hardening: Hardening): Promise<number> {
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -28,7 +28,7 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
   const image = await requireImage(docker, "run");
   const result = await docker.capture(
     [
-      "run", "--rm", "-i", "--network", "none", "--log-driver", "none",
+      "run", "--rm", "-i", "--network", "none", "--log-driver", "none", ...hardeningFlags(hardening),
       "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
       "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
       image, "setup", "--token-stdin",

@@ -58,7 +58,10 @@ export function describeStore(ref: StoreRef): string {
 
 /**
  * Creates a host-dir store (0700, owned by us) before any container sees it: Docker would
- * otherwise create a missing bind source as root. Parents are created 0700 too.
+ * otherwise create a missing bind source as root. Parents are created 0700 too. An existing
+ * directory is taken only if it is ours, not a shared (sticky) one, and empty or already a
+ * store: the entrypoint makes the store root 0700 and owned by the store owner, so anything
+ * else (`/`, `/tmp`, a project) would be taken over. A refused directory is left as it was.
  */
 export function ensureStoreDir(ref: StoreRef & { kind: "dir" }): void {
   let stat: fs.Stats | undefined;
@@ -67,19 +70,110 @@ export function ensureStoreDir(ref: StoreRef & { kind: "dir" }): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new UserError(`cannot use the store ${ref.path}: ${(error as Error).message}`);
   }
-  if (stat && !stat.isDirectory()) throw new UserError(`the store ${ref.path} exists but is not a directory: pick another with --store`);
   if (!stat) {
     try {
       fs.mkdirSync(ref.path, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new UserError(`cannot create the store ${ref.path}: ${(error as Error).message}`);
     }
+    return;
   }
+  refuseForeignDir(ref.path, stat);
+  if ((stat.mode & 0o7777) !== 0o700) fs.chmodSync(ref.path, 0o700);
+}
+
+function refuseForeignDir(dir: string, stat: fs.Stats): void {
+  const refuse = (why: string) =>
+    new UserError(`refusing to use ${dir} as a store: ${why}; pass --store with a new or empty directory of yours (it is left as it was)`, 125);
+  if (!stat.isDirectory()) throw refuse("it is not a directory");
+  const uid = process.getuid?.() ?? 0;
+  if (stat.uid !== uid) throw refuse(`it belongs to uid ${stat.uid}, not to you (uid ${uid})`);
+  if (stat.mode & 0o1000) throw refuse("it is a shared directory (sticky bit, like /tmp)");
+  let names: string[];
   try {
-    if (fs.statSync(ref.path).uid === process.getuid?.()) fs.chmodSync(ref.path, 0o700);
-  } catch {
-    // Not ours to change: doctor reports it.
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    throw new UserError(`cannot use the store ${dir}: ${(error as Error).message}`);
   }
+  if (names.length > 0 && !isStore(dir)) throw refuse(`it holds other files (${names.length} entries) and no captures/`);
+}
+
+/** A store is a directory with a captures/ directory in it. */
+function isStore(dir: string): boolean {
+  try {
+    return fs.lstatSync(path.join(dir, "captures")).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a container must never mount: a host path that contains the store or the hub
+// directory, or lies inside one of them. The workload runs with the uid that owns the
+// store files, so a mount that reaches them hands it the refresh token.
+
+/** A place the workload must not see, by its real paths. */
+export type ProtectedPlace = { what: string; path: string; real: string[] };
+
+/**
+ * The real paths of `p` (symlinks, "..", "." and trailing slashes resolved): the kernel's
+ * reading and the lexical one (Docker may clean a path before the kernel sees it). A part
+ * that does not exist yet is appended to the real path of its nearest existing parent.
+ */
+export function realPaths(p: string, cwd = process.cwd()): string[] {
+  const expanded = expandHome(p);
+  const raw = expanded.startsWith("/") ? expanded : `${cwd}/${expanded}`;
+  return [...new Set([realPathOf(raw), realPathOf(path.resolve(cwd, expanded))])];
+}
+
+function realPathOf(absolute: string): string {
+  const missing: string[] = [];
+  let existing = absolute;
+  for (;;) {
+    try {
+      return path.resolve(fs.realpathSync.native(existing), ...missing);
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return path.resolve(absolute);
+      missing.unshift(path.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/** The store (a host dir) and every hub directory that exists: $CLAUDE_HUB_DIR, ~/.claude-hub. */
+export function protectedPlaces(ref: StoreRef, env: NodeJS.ProcessEnv = process.env): ProtectedPlace[] {
+  const places: ProtectedPlace[] = [];
+  if (ref.kind === "dir") places.push({ what: `the store of profile ${ref.profile}`, path: ref.path, real: realPaths(ref.path) });
+  for (const hub of new Set([hubRoot(env), path.join(os.homedir(), ".claude-hub")])) {
+    if (fs.existsSync(hub)) places.push({ what: "the hub directory of the stores", path: hub, real: realPaths(hub) });
+  }
+  return places;
+}
+
+/**
+ * Refuses (exit 125) to mount `source` if it contains a protected place or lies inside
+ * one, compared by real paths in both directions. `what` names it ("the workspace", "-v").
+ */
+export function refuseStoreExposure(places: ProtectedPlace[], source: string, what: string, fix: string): void {
+  const sources = realPaths(source);
+  for (const place of places) {
+    for (const a of sources) {
+      for (const b of place.real) {
+        const relation = a === b ? "is" : within(b, a) ? "contains" : within(a, b) ? "lies inside" : null;
+        if (relation) {
+          throw new UserError(
+            `refusing to mount ${what} ${source}: it ${relation} ${place.what} (${place.path}), and the workload would read its refresh token; ${fix}`,
+            125,
+          );
+        }
+      }
+    }
+  }
+}
+
+function within(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith("/") ? outer : `${outer}/`);
 }
 
 /** Profiles that have a host-dir store under the hub root. */

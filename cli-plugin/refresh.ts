@@ -3,10 +3,10 @@ import { formatDuration, parseDuration } from "../core/duration";
 import { log, print } from "../core/output";
 import { redact } from "../core/redact";
 import { analyze, suggest } from "./analyze";
-import { containerName, type Docker } from "./docker";
+import { containerName, type Docker, type Hardening } from "./docker";
 import { renderFinding, when } from "./format";
 import { requireImage } from "./images";
-import { envFlags, volumeFlags } from "./passthrough";
+import { envFlags, mountFlags } from "./passthrough";
 import { resolveStore, type StoreSelection } from "./profile";
 import { productionRunFlags, requireStore } from "./run";
 import { readHostSnapshot, readSnapshot } from "./snapshot";
@@ -23,6 +23,8 @@ export type RefreshOptions = {
   image: string | undefined;
   env: string[];
   volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
 };
 
 // "Refresh now": a margin longer than any access token lives.
@@ -55,12 +57,13 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
     }
   }
 
+  const mounts = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("refresh", ref.profile);
   const args = [
-    ...productionRunFlags(ref, name, options.network),
+    ...productionRunFlags(ref, name, options.network, options.hardening),
     ...env,
-    ...volumeFlags(options.volumes),
+    ...mounts,
     "--entrypoint", "/usr/bin/tini",
     image,
     "-g", "--", "/usr/local/bin/claudeauth-entrypoint", "refresh", "--refresh-margin", margin,

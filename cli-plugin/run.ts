@@ -3,10 +3,12 @@ import path from "node:path";
 import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { suggest } from "./analyze";
-import { containerName, type Docker } from "./docker";
+import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
 import { requireImage } from "./images";
-import { envFlags, volumeFlags } from "./passthrough";
-import { bindMount, describeStore, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
+import { envFlags, mountFlags } from "./passthrough";
+import {
+  bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, storeMount, type StoreRef, type StoreSelection,
+} from "./profile";
 import { interactiveFlags, stdio } from "./terminal";
 
 // run: the production image with the store mounted where the entrypoint expects it, a
@@ -23,6 +25,8 @@ export type RunOptions = {
   workdir: string | undefined;
   noWorkspace: boolean;
   volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
   env: string[];
   network: string | undefined;
   image: string | undefined;
@@ -35,13 +39,13 @@ export type RunOptions = {
 export async function run(options: RunOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
   const env = envFlags(options.env, "docker claudeauth run");
-  const volumes = volumeFlags(options.volumes);
   await requireStore(ref, docker);
-  const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd());
+  const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd(), ref, options.workdir !== undefined);
+  const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = options.name ?? containerName("run", ref.profile);
   const args = [
-    ...productionRunFlags(ref, name, options.network),
+    ...productionRunFlags(ref, name, options.network, options.hardening),
     ...interactiveFlags(stdio(), !options.noTty),
     ...(workspace
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
@@ -69,12 +73,13 @@ function hostUserFlags(): string[] {
 /**
  * `docker run` flags every production container gets (run, test, refresh): attached and
  * removed on exit, no json-file log (it would only be a copy on the engine's disk), the
- * network asked for, the store, the working-copy tmpfs and the store owner.
+ * network asked for, the hardening, the store, the working-copy tmpfs and the store owner.
  */
-export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined): string[] {
+export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening): string[] {
   return [
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...(network ? ["--network", network] : []),
+    ...hardeningFlags(hardening),
     ...runtimeFlags(ref),
   ];
 }
@@ -83,7 +88,7 @@ export function productionRunFlags(ref: StoreRef, name: string, network: string 
 function runtimeFlags(ref: StoreRef): string[] {
   return [
     "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-    "--tmpfs", `${WORK_DIR_IN_CONTAINER}:mode=1777`,
+    "--tmpfs", `${WORK_DIR_IN_CONTAINER}:mode=1777,size=256m`,
     "-e", `CLAUDEAUTH_WORK_DIR=${WORK_DIR_IN_CONTAINER}`,
     ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
   ];
@@ -110,7 +115,8 @@ export async function requireStore(ref: StoreRef, docker: Docker): Promise<void>
   if (!stat.isDirectory()) throw new UserError(`the store ${ref.path} is not a directory`);
 }
 
-function checkWorkspace(dir: string): string {
+/** An existing directory that neither holds the store nor lies inside it (nor the hub directory). */
+function checkWorkspace(dir: string, ref: StoreRef, given: boolean): string {
   const resolved = path.resolve(dir);
   let stat: fs.Stats;
   try {
@@ -119,5 +125,7 @@ function checkWorkspace(dir: string): string {
     throw new UserError(`the workspace ${resolved} does not exist: pass an existing directory with --workdir`, 125);
   }
   if (!stat.isDirectory()) throw new UserError(`the workspace ${resolved} is not a directory`, 125);
+  const fix = given ? "pass --workdir with your project directory, or --no-workspace" : "cd into your project directory (or pass --workdir DIR, or --no-workspace)";
+  refuseStoreExposure(protectedPlaces(ref), resolved, given ? "the --workdir" : "the workspace (the current directory)", fix);
   return resolved;
 }

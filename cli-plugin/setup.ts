@@ -3,15 +3,15 @@ import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { log, print } from "../core/output";
 import { analyze, suggest, type StoreStatus } from "./analyze";
-import { containerName, type Docker } from "./docker";
+import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
 import { buildImages } from "./build";
 import { imageExists, imageName } from "./images";
 import { importToken, validateToken } from "./long-lived";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
-import { generationDir, readSnapshot, type Snapshot } from "./snapshot";
+import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "./snapshot";
 import { renderStatus } from "./format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "./terminal";
-import { envFlags, volumeFlags } from "./passthrough";
+import { envFlags, mountFlags, volumeProfile } from "./passthrough";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -28,11 +28,13 @@ export type SetupOptions = {
   caCert: string | undefined;
   env: string[];
   volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
 };
 
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
-  if (options.tokenStdin) return setupFromStdin(ref, docker);
+  if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
 
   const io = stdio();
   const interactive = io.stdinTty && io.stdoutTty;
@@ -42,7 +44,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     );
   }
   const env = envFlags(options.env);
-  const volumes = volumeFlags(options.volumes);
+  const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   await prepareStore(ref, docker);
   const image = await ensureSetupImage(docker, options);
 
@@ -60,6 +62,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...interactiveFlags(io, !options.noTty),
     ...(options.network ? ["--network", options.network] : []),
+    ...hardeningFlags(options.hardening),
     "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
     ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
     ...env,
@@ -81,7 +84,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
         `no token found in the output of "${options.command.join(" ") || "claude setup-token"}" (exit code ${result.code}); run claude setup-token yourself and store its token with: ${suggest("setup --token-stdin", ref)}`,
       );
     }
-    const generation = await importToken(ref, token, docker, "setup-token");
+    const generation = await importToken(ref, token, docker, "setup-token", options.hardening);
     log.info(`captured the long-lived token (capture ${generation})`);
   }
 
@@ -137,10 +140,12 @@ function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: num
   return code;
 }
 
-async function setupFromStdin(ref: StoreRef, docker: Docker): Promise<number> {
+async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardening): Promise<number> {
   if (process.stdin.isTTY) log.info("paste the token from `claude setup-token`, then press Enter and Ctrl-D");
   const token = validateToken(await readStdin());
-  const generation = await importToken(ref, token, docker, "token-stdin");
+  // A volume is created with its profile label, as for a login: a store volume is known by it.
+  await prepareStore(ref, docker);
+  const generation = await importToken(ref, token, docker, "token-stdin", hardening);
   log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
   const status = analyze(await readSnapshot(ref, docker));
   print(renderStatus(status, { files: false }));
@@ -171,10 +176,26 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
     return;
   }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
-  if (inspect.code === 0) return;
+  if (inspect.code === 0) {
+    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(await readVolumeSnapshot(ref, docker));
+    return;
+  }
   if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);
   await docker.output(["volume", "create", "--label", `${PROFILE_LABEL}=${ref.profile}`, ref.volume], `docker volume create ${ref.volume}`);
   log.info(`created volume ${ref.volume} for profile ${ref.profile}`);
+}
+
+/**
+ * A volume the plugin did not create (no profile label) becomes a store only if it is
+ * empty or already one: the entrypoint would make its root 0700 and add captures/.
+ */
+function refuseForeignVolume(snapshot: Snapshot): void {
+  const top = snapshot.entries.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
+  if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
+  throw new UserError(
+    `refusing to use ${describeStore(snapshot.ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    125,
+  );
 }
 
 async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<string> {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
 import { readRegularFile, UnsafeFileError } from "../core/safe-fs";
 import { errorMessage, UserError } from "../core/errors";
-import type { Docker } from "./docker";
+import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "./docker";
 import { imageExists, imageName, requireImage } from "./images";
 import { describeStore, storeMount, type StoreRef } from "./profile";
 import { parseTar } from "./tar";
@@ -145,7 +145,7 @@ export async function readVolumeSnapshot(ref: StoreRef & { kind: "volume" }, doc
   if (!listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume)) return snapshot;
 
   const image = await anyImage(docker);
-  const args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--mount", storeMount(ref, "/store", true), "--entrypoint", "/bin/sh", image, "-c", VOLUME_SCRIPT];
+  const args = ["run", "--rm", "--network", "none", "--log-driver", "none", ...hardeningFlags(DEFAULT_HARDENING), "--mount", storeMount(ref, "/store", true), "--entrypoint", "/bin/sh", image, "-c", VOLUME_SCRIPT];
   const archive = await docker.captureBuffer(args);
   if (archive.code !== 0) throw new UserError(`cannot read ${describeStore(ref)}: ${archive.stderr.trim().split("\n")[0] || `exit code ${archive.code}`}`);
   snapshot.exists = true;

@@ -1,5 +1,5 @@
 import { UserError } from "../core/errors";
-import type { Docker } from "./docker";
+import type { Docker, Hardening } from "./docker";
 import type { Invocation } from "./invocation";
 import type { StoreSelection } from "./profile";
 
@@ -55,6 +55,18 @@ export const STORE_OPTIONS: OptionSpec[] = [
   { name: "volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
 ];
 
+// Options of every command that starts a container for a workload: more mounts, more
+// capabilities, or none of the default hardening (README, "Hardening").
+export const CONTAINER_OPTIONS: OptionSpec[] = [
+  { name: "mount", type: "string", array: true, placeholder: "mount", description: "Attach a filesystem mount (as docker run --mount), e.g. type=tmpfs,target=/cache" },
+  { name: "cap-add", type: "string", array: true, placeholder: "list", description: "Add a Linux capability to the kept set (as docker run --cap-add)" },
+  {
+    name: "no-harden",
+    type: "boolean",
+    description: "Start the container without the default hardening (all capabilities but a few dropped, no-new-privileges, pids limit, read-only root)",
+  },
+];
+
 /** Options that may come before the command: `docker claudeauth --profile x status`. */
 export const LEADING_OPTIONS = STORE_OPTIONS;
 
@@ -79,6 +91,13 @@ export function storeSelection(args: Args): StoreSelection {
   const profile = args.profile;
   const given = Array.isArray(profile) ? profile[profile.length - 1] : profile;
   return { profile: given === undefined ? undefined : String(given), store: stringArg(args, "store"), volume: stringArg(args, "volume") };
+}
+
+/** The hardening asked for with CONTAINER_OPTIONS; --cap-add takes what Docker does (NET_ADMIN, CAP_NET_ADMIN, ALL). */
+export function hardeningArg(args: Args, command: string): Hardening {
+  const capAdd = arrayArg(args, "cap-add");
+  for (const cap of capAdd) if (!/^(CAP_)?[A-Z_]+$/i.test(cap)) throw new UsageError(`invalid capability "${cap}" in --cap-add (e.g. NET_ADMIN)`, `docker claudeauth ${command}`);
+  return { enabled: !boolArg(args, "no-harden"), capAdd };
 }
 
 export function passthroughCommand(args: Args): string[] {

@@ -7,7 +7,7 @@ import { execInto } from "./exec";
 import { openStore } from "./owner";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
-import { resolveUser, type RuntimeUser } from "./user";
+import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -20,6 +20,7 @@ import type { Options } from "./options";
 // it execs the workload.
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
+  claimTmpfsHome(user);
   const store = openMountedStore(options);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 

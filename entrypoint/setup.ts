@@ -13,7 +13,7 @@ import { captureTokenFromStdin } from "./long-lived";
 import { openStore } from "./owner";
 import { ensureFresh, RefreshRejectedError } from "./refresh";
 import { userEnvironment } from "./privileges";
-import { resolveUser } from "./user";
+import { claimTmpfsHome, resolveUser } from "./user";
 import { serialQueue, watchFiles } from "./watch";
 import type { Options } from "./options";
 
@@ -25,6 +25,7 @@ export async function setupMode(options: Options): Promise<number> {
   if (options.tokenStdin) return captureTokenFromStdin(store);
 
   const user = resolveUser(options.user, options);
+  claimTmpfsHome(user);
   const configDir = process.env.CLAUDE_CONFIG_DIR || undefined;
   const paths = cliPaths(user.home, configDir);
   const seed = seedHome(await liveCapture(store, options), paths, { uid: user.uid, gid: user.gid });

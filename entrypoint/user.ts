@@ -33,3 +33,22 @@ function readPasswd(): { name: string; uid: number; gid: number; home: string }[
     .filter((f) => f.length >= 7)
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
 }
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * A hardened container (read-only root) mounts a tmpfs over the user's home; the mount
+ * takes the home's mode but not its owner, so it arrives root-owned and the user could not
+ * write there. Give it to the user before anything of theirs runs. Nothing but an empty,
+ * root-owned tmpfs home is ever changed.
+ */
+export function claimTmpfsHome(user: RuntimeUser): void {
+  if (!user.known || user.home === "/" || process.getuid?.() !== 0) return;
+  try {
+    const stat = fs.lstatSync(user.home);
+    if (!stat.isDirectory() || stat.uid !== 0 || fs.statfsSync(user.home).type !== TMPFS_MAGIC || fs.readdirSync(user.home).length > 0) return;
+    fs.lchownSync(user.home, user.uid, user.gid);
+  } catch {
+    // No home (the image has none): the workload runs without one, as before.
+  }
+}

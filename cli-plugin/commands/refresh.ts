@@ -1,4 +1,4 @@
-import { arrayArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const refreshCommand: CommandSpec = {
@@ -14,6 +14,7 @@ progress keep working. With --if-expiring-within, does nothing while the token l
     { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables (e.g. -e HTTPS_PROXY)" },
     { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume (as docker run -v), e.g. a proxy's CA" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
+    ...CONTAINER_OPTIONS,
   ],
   examples: ["docker claudeauth refresh", "docker claudeauth refresh --if-expiring-within 2h   # every 30 minutes from cron"],
   run: async (args, { docker }) =>
@@ -25,6 +26,8 @@ progress keep working. With --if-expiring-within, does nothing while the token l
         image: stringArg(args, "image"),
         env: arrayArg(args, "env"),
         volumes: arrayArg(args, "volume-mount"),
+        mounts: arrayArg(args, "mount"),
+        hardening: hardeningArg(args, "refresh"),
       },
       docker,
     ),

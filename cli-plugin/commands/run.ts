@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const runCommand: CommandSpec = {
@@ -8,7 +8,8 @@ export const runCommand: CommandSpec = {
   description: `The current directory (or --workdir) is mounted at /workspace; the workload runs with
 your uid/gid there. The login comes from the profile's store, which the entrypoint keeps
 fresh; a login made inside the run is dropped unless --allow-login (same account only) or
---allow-other-account says to keep it. No token is ever put on the docker command line.`,
+--allow-other-account says to keep it. No token is ever put on the docker command line.
+The container is hardened (see --no-harden); a workspace or mount that holds the store is refused.`,
   passthrough: true,
   options: [
     ...STORE_OPTIONS,
@@ -22,6 +23,7 @@ fresh; a login made inside the run is dropped unless --allow-login (same account
     { name: "no-tty", type: "boolean", description: "Do not allocate a terminal even when stdin is one" },
     { name: "allow-login", type: "boolean", description: "Keep a login made inside the run if it is the store's account" },
     { name: "allow-other-account", type: "boolean", description: "Keep a login made inside the run whatever its account" },
+    ...CONTAINER_OPTIONS,
   ],
   examples: ["docker claudeauth run", 'docker claudeauth run -- claude -p "summarize README.md"', "docker claudeauth run --profile staging -e HTTPS_PROXY -- claude"],
   run: async (args, { docker }) =>
@@ -32,6 +34,8 @@ fresh; a login made inside the run is dropped unless --allow-login (same account
         workdir: stringArg(args, "workdir"),
         noWorkspace: boolArg(args, "no-workspace"),
         volumes: arrayArg(args, "volume-mount"),
+        mounts: arrayArg(args, "mount"),
+        hardening: hardeningArg(args, "run"),
         env: arrayArg(args, "env"),
         network: stringArg(args, "network"),
         image: stringArg(args, "image"),

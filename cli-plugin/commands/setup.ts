@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const setupCommand: CommandSpec = {
@@ -21,6 +21,7 @@ with a scripted login COMMAND.`,
     { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume into the setup container (as docker run -v)" },
     { name: "image", type: "string", placeholder: "string", description: "Setup image to use (default claudeauth/setup:VERSION)" },
     { name: "ca-cert", type: "string", placeholder: "string", description: "CA certificate (PEM) to trust when the setup image has to be built", complete: "files" },
+    ...CONTAINER_OPTIONS,
   ],
   examples: [
     "docker claudeauth setup",
@@ -41,6 +42,8 @@ with a scripted login COMMAND.`,
         caCert: stringArg(args, "ca-cert"),
         env: arrayArg(args, "env"),
         volumes: arrayArg(args, "volume-mount"),
+        mounts: arrayArg(args, "mount"),
+        hardening: hardeningArg(args, "setup"),
       },
       docker,
     ),

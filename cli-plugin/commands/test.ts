@@ -1,5 +1,5 @@
 import { parseDuration } from "../../core/duration";
-import { arrayArg, boolArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const testCommand: CommandSpec = {
@@ -16,6 +16,7 @@ says which of ok / token rejected / not logged in / network unreachable it is, w
     { name: "timeout", type: "string", placeholder: "duration", description: "Give up after this long", default: "90s" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
     { name: "json", type: "boolean", description: "Print JSON" },
+    ...CONTAINER_OPTIONS,
   ],
   run: async (args, { docker }) =>
     (await import("../check")).check(
@@ -25,6 +26,8 @@ says which of ok / token rejected / not logged in / network unreachable it is, w
         image: stringArg(args, "image"),
         env: arrayArg(args, "env"),
         volumes: arrayArg(args, "volume-mount"),
+        mounts: arrayArg(args, "mount"),
+        hardening: hardeningArg(args, "test"),
         timeoutMs: parseDuration(stringArg(args, "timeout") ?? "90s"),
         json: boolArg(args, "json"),
       },
