@@ -2,9 +2,6 @@ import { configureOutput, log, print } from "../core/output";
 import { UserError, errorMessage } from "../core/errors";
 import { formatRelative } from "../core/duration";
 import { parseOptions, type Options } from "./options";
-import { execInto } from "./exec";
-import { dropPrivileges } from "./privileges";
-import { resolveUser } from "./user";
 import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
@@ -18,11 +15,6 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
-  // Internal: the child side of a supervised run; drops privileges and becomes the workload.
-  __exec: (options) => {
-    dropPrivileges(resolveUser(options.user, options));
-    return execInto(options.command, process.env);
-  },
 };
 
 async function refreshMode(options: Options): Promise<number> {

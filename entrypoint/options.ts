@@ -7,7 +7,7 @@ import { parseDuration } from "../core/duration";
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
 
-export type Mode = "setup" | "run" | "health" | "refresh" | "__exec";
+export type Mode = "setup" | "run" | "health" | "refresh";
 
 export type Options = {
   mode: Mode;
@@ -55,7 +55,7 @@ export const DEFAULT_TOKEN_URL = "https://platform.claude.com/v1/oauth/token";
 export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
-const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec"];
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin"]);
 const VALUE_FLAGS = new Set([
   "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--token-url", "--client-id",
