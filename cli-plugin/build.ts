@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,18 +20,37 @@ export type BuildOptions = {
   network: string;
   noCache: boolean;
   quiet: boolean;
+  /** Leave alone an image that already carries this plugin's version and entrypoint. */
+  ifChanged?: boolean;
+  /** Build nothing: exit 0 when every image is current, 1 when one would be built. */
+  check?: boolean;
 };
+
+const ENTRYPOINT_LABEL = "io.claudeauth.entrypoint-sha256";
 
 export async function buildImages(docker: Docker, options: BuildOptions): Promise<number> {
   const ca = readCaCert(options.caCert);
+  const entrypoint = entrypointBinary();
+  const digest = crypto.createHash("sha256").update(entrypoint).digest("hex");
+  const wanted: ImageKind[] = options.only ? [options.only] : ["run", "setup"];
+  const kinds: ImageKind[] = [];
+  for (const kind of wanted) {
+    const skip = (options.ifChanged || options.check) && (await isCurrent(docker, kind, digest));
+    if (skip) log.info(`${imageRepository(kind)}:${VERSION} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
+    else kinds.push(kind);
+  }
+  if (options.check) {
+    for (const kind of kinds) log.info(`${imageRepository(kind)}:${VERSION} needs a build`);
+    return kinds.length === 0 ? 0 : 1;
+  }
+  if (kinds.length === 0) return 0;
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-build-"));
   try {
-    fs.writeFileSync(path.join(context, "claudeauth-entrypoint"), entrypointBinary(), { mode: 0o755 });
+    fs.writeFileSync(path.join(context, "claudeauth-entrypoint"), entrypoint, { mode: 0o755 });
     fs.writeFileSync(path.join(context, "extra-ca.pem"), ca, { mode: 0o644 });
     for (const kind of ["run", "setup"] as const) fs.writeFileSync(path.join(context, DOCKERFILES[kind]), dockerfile(kind));
 
     // The production image first: the setup image then reuses its builder stage from the cache.
-    const kinds: ImageKind[] = options.only ? [options.only] : ["run", "setup"];
     for (const [index, kind] of kinds.entries()) {
       const repository = imageRepository(kind);
       log.info(`building ${repository}:${VERSION} (${index + 1}/${kinds.length})${options.caCert ? ` trusting ${options.caCert}` : ""}`);
@@ -41,6 +61,9 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
         "-t", `${repository}:${VERSION}`,
         "-t", `${repository}:latest`,
         "--label", `io.claudeauth.version=${VERSION}`,
+        "--label", `${ENTRYPOINT_LABEL}=${digest}`,
+        // The legacy builder keeps a failed step's container unless told not to.
+        "--force-rm",
         ...options.buildArgs.flatMap((arg) => ["--build-arg", arg]),
         ...(options.noCache ? ["--no-cache"] : []),
         ...(options.quiet ? ["--quiet"] : []),
@@ -58,6 +81,13 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
   }
+}
+
+async function isCurrent(docker: Docker, kind: ImageKind, digest: string): Promise<boolean> {
+  const inspect = await docker.capture(["image", "inspect", "--format", "{{json .Config.Labels}}", `${imageRepository(kind)}:${VERSION}`]);
+  if (inspect.code !== 0) return false;
+  const labels = (JSON.parse(inspect.stdout.trim() || "null") ?? {}) as Record<string, string>;
+  return labels["io.claudeauth.version"] === VERSION && labels[ENTRYPOINT_LABEL] === digest;
 }
 
 function readCaCert(file: string | undefined): string {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds both single executables with Node's SEA: bundle (esbuild) → blob (Node 22) →
 // inject (postject) into a stripped copy of the Node 22 binary. Offline, no pkg.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -41,7 +41,9 @@ function strippedNodeCopy() {
   if (!strippedNode) {
     strippedNode = path.join(work, "node-stripped");
     fs.copyFileSync(node22, strippedNode);
-    execFileSync("strip", [strippedNode]);
+    // strip warns about Node's .note sections on every build; its output matters only on failure.
+    const result = spawnSync("strip", [strippedNode], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`strip failed: ${result.stderr || result.error}`);
   }
   return strippedNode;
 }

@@ -13,6 +13,8 @@ export const buildCommand: CommandSpec = {
     { name: "network", type: "string", placeholder: "string", description: "Network for RUN instructions during the build", default: "host" },
     { name: "no-cache", type: "boolean", description: "Do not use cache when building the images" },
     { name: "quiet", short: "q", type: "boolean", description: "Suppress the build output" },
+    { name: "if-changed", type: "boolean", description: "Skip images that already carry this plugin's version and entrypoint (build arguments are not compared)" },
+    { name: "check", type: "boolean", description: "Build nothing: exit 0 if every image is current, 1 if one would be built" },
   ],
   run: async (args, { docker }) => {
     const only = stringArg(args, "only");
@@ -24,6 +26,8 @@ export const buildCommand: CommandSpec = {
       network: stringArg(args, "network") ?? "host",
       noCache: boolArg(args, "no-cache"),
       quiet: boolArg(args, "quiet"),
+      ifChanged: boolArg(args, "if-changed"),
+      check: boolArg(args, "check"),
     });
   },
 };
