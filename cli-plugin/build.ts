@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors";
 import { log } from "../core/output";
-import { DOCKERFILES, dockerfile, entrypointBinary } from "./assets";
+import { ARCHITECTURES, DOCKERFILES, dockerfile, entrypointBinary, type Architecture } from "./assets";
 import type { Docker } from "./docker";
 import { imageRepository, type ImageKind } from "./images";
 import { VERSION } from "./metadata";
@@ -24,23 +24,38 @@ export type BuildOptions = {
   ifChanged?: boolean;
   /** Build nothing: exit 0 when every image is current, 1 when one would be built. */
   check?: boolean;
+  /** linux/amd64, linux/arm64; default: the engine's architecture. */
+  platforms?: string[];
 };
 
 const ENTRYPOINT_LABEL = "io.claudeauth.entrypoint-sha256";
 
 export async function buildImages(docker: Docker, options: BuildOptions): Promise<number> {
   const ca = readCaCert(options.caCert);
-  const entrypoint = entrypointBinary();
+  const engine = await engineArchitecture(docker);
+  const architectures = options.platforms?.length ? [...new Set(options.platforms.map(architectureOf))] : [engine];
+  let code = 0;
+  for (const arch of architectures) {
+    code = await buildFor(docker, options, ca, arch, arch === engine ? "" : `-${arch}`);
+    if (code !== 0 && !options.check) return code;
+  }
+  return code;
+}
+
+/** Both images for one architecture; tags carry -ARCH when it is not the engine's own. */
+async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch: Architecture, suffix: string): Promise<number> {
+  const entrypoint = entrypointBinary(arch);
   const digest = crypto.createHash("sha256").update(entrypoint).digest("hex");
+  const tag = (kind: ImageKind) => `${imageRepository(kind)}:${VERSION}${suffix}`;
   const wanted: ImageKind[] = options.only ? [options.only] : ["run", "setup"];
   const kinds: ImageKind[] = [];
   for (const kind of wanted) {
-    const skip = (options.ifChanged || options.check) && (await isCurrent(docker, kind, digest));
-    if (skip) log.info(`${imageRepository(kind)}:${VERSION} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
+    const skip = (options.ifChanged || options.check) && (await isCurrent(docker, tag(kind), digest));
+    if (skip) log.info(`${tag(kind)} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
     else kinds.push(kind);
   }
   if (options.check) {
-    for (const kind of kinds) log.info(`${imageRepository(kind)}:${VERSION} needs a build`);
+    for (const kind of kinds) log.info(`${tag(kind)} needs a build`);
     return kinds.length === 0 ? 0 : 1;
   }
   if (kinds.length === 0) return 0;
@@ -52,14 +67,15 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
 
     // The production image first: the setup image then reuses its builder stage from the cache.
     for (const [index, kind] of kinds.entries()) {
-      const repository = imageRepository(kind);
-      log.info(`building ${repository}:${VERSION} (${index + 1}/${kinds.length})${options.caCert ? ` trusting ${options.caCert}` : ""}`);
+      log.info(`building ${tag(kind)} (${index + 1}/${kinds.length}, linux/${arch})${options.caCert ? ` trusting ${options.caCert}` : ""}`);
       const args = [
         "build",
         "--network", options.network,
+        // Another architecture than the engine's: RUN steps go through binfmt_misc (qemu).
+        ...(suffix ? ["--platform", `linux/${arch}`] : []),
         "-f", path.join(context, DOCKERFILES[kind]),
-        "-t", `${repository}:${VERSION}`,
-        "-t", `${repository}:latest`,
+        "-t", tag(kind),
+        "-t", `${imageRepository(kind)}:latest${suffix}`,
         "--label", `io.claudeauth.version=${VERSION}`,
         "--label", `${ENTRYPOINT_LABEL}=${digest}`,
         // The legacy builder keeps a failed step's container unless told not to.
@@ -72,10 +88,10 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
       // Docker's own progress goes to the terminal as it comes.
       const result = await docker.stream(args, { stdin: "ignore", ...(options.quiet ? { onStdout: () => undefined } : {}) });
       if (result.code !== 0) {
-        log.error(`building ${repository}:${VERSION} failed (exit code ${result.code})${options.caCert ? "" : "; behind a TLS-intercepting proxy add --ca-cert FILE"}`);
+        log.error(`building ${tag(kind)} failed (exit code ${result.code})${options.caCert ? "" : "; behind a TLS-intercepting proxy add --ca-cert FILE"}`);
         return result.code;
       }
-      log.info(`built ${repository}:${VERSION} (also tagged :latest)`);
+      log.info(`built ${tag(kind)} (also tagged :latest${suffix})`);
     }
     return 0;
   } finally {
@@ -83,8 +99,28 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
   }
 }
 
-async function isCurrent(docker: Docker, kind: ImageKind, digest: string): Promise<boolean> {
-  const inspect = await docker.capture(["image", "inspect", "--format", "{{json .Config.Labels}}", `${imageRepository(kind)}:${VERSION}`]);
+/** The engine's architecture (docker version's Server.Arch): the images must match it. */
+async function engineArchitecture(docker: Docker): Promise<Architecture> {
+  const result = await docker.capture(["version", "--format", "{{.Server.Arch}}"], { timeoutMs: 20_000 });
+  if (result.code !== 0) throw docker.failure("docker version", result);
+  const arch = result.stdout.trim();
+  if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
+    throw new UserError(`the Docker engine runs on ${arch}; the entrypoint is built for ${ARCHITECTURES.join(" and ")}: use another engine or --platform linux/amd64`);
+  }
+  return arch as Architecture;
+}
+
+/** "linux/arm64", "linux/arm64/v8", "linux/amd64" → Docker's architecture name. */
+function architectureOf(platform: string): Architecture {
+  const [os, arch] = platform.split("/");
+  if (os !== "linux" || !(ARCHITECTURES as readonly string[]).includes(arch ?? "")) {
+    throw new UserError(`--platform ${platform} is not one the entrypoint is built for: use ${ARCHITECTURES.map((a) => `linux/${a}`).join(" or ")}`, 125);
+  }
+  return arch as Architecture;
+}
+
+async function isCurrent(docker: Docker, image: string, digest: string): Promise<boolean> {
+  const inspect = await docker.capture(["image", "inspect", "--format", "{{json .Config.Labels}}", image]);
   if (inspect.code !== 0) return false;
   const labels = (JSON.parse(inspect.stdout.trim() || "null") ?? {}) as Record<string, string>;
   return labels["io.claudeauth.version"] === VERSION && labels[ENTRYPOINT_LABEL] === digest;

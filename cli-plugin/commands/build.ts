@@ -14,6 +14,7 @@ export const buildCommand: CommandSpec = {
     { name: "no-cache", type: "boolean", description: "Do not use cache when building the images" },
     { name: "quiet", short: "q", type: "boolean", description: "Suppress the build output" },
     { name: "if-changed", type: "boolean", description: "Skip images that already carry this plugin's version and entrypoint (build arguments are not compared)" },
+    { name: "platform", type: "string", array: true, placeholder: "list", description: "Build for linux/amd64 and/or linux/arm64 (default: the engine's architecture; another one is tagged VERSION-ARCH)" },
     { name: "check", type: "boolean", description: "Build nothing: exit 0 if every image is current, 1 if one would be built" },
   ],
   run: async (args, { docker }) => {
@@ -28,6 +29,7 @@ export const buildCommand: CommandSpec = {
       quiet: boolArg(args, "quiet"),
       ifChanged: boolArg(args, "if-changed"),
       check: boolArg(args, "check"),
+      platforms: arrayArg(args, "platform").flatMap((p) => p.split(",")),
     });
   },
 };
