@@ -8,7 +8,7 @@ import { UserError } from "../core/errors";
 // scripts/build.mjs): the Dockerfiles and the gzipped entrypoint for each architecture. Run
 // unbundled (tests, development), the same files come from the checkout.
 
-export const DOCKERFILES = { setup: "Dockerfile.claude-setup", run: "Dockerfile" } as const;
+export const DOCKERFILES = { setup: "Dockerfile.claude-setup", run: "Dockerfile", entrypoint: "Dockerfile.entrypoint" } as const;
 /** Docker's names for the architectures the entrypoint is built for. */
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];

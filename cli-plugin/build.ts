@@ -44,13 +44,15 @@ export async function buildImages(docker: Docker, options: BuildOptions): Promis
 
 /** Both images for one architecture; tags carry -ARCH when it is not the engine's own. */
 async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch: Architecture, suffix: string): Promise<number> {
-  const entrypoint = entrypointBinary(arch);
-  const digest = crypto.createHash("sha256").update(entrypoint).digest("hex");
+  const entrypoints = Object.fromEntries(ARCHITECTURES.map((a) => [a, entrypointBinary(a)])) as Record<Architecture, Buffer>;
+  const sha256 = (...parts: Buffer[]) => parts.reduce((hash, part) => hash.update(part), crypto.createHash("sha256")).digest("hex");
+  // The entrypoint image carries every architecture's entrypoint: one image, made beside the engine's own.
+  const digests: Record<ImageKind, string> = { run: sha256(entrypoints[arch]), setup: sha256(entrypoints[arch]), entrypoint: sha256(...ARCHITECTURES.map((a) => entrypoints[a])) };
   const tag = (kind: ImageKind) => `${imageRepository(kind)}:${VERSION}${suffix}`;
-  const wanted: ImageKind[] = options.only ? [options.only] : ["run", "setup"];
+  const wanted: ImageKind[] = options.only ? [options.only] : ["run", "setup", ...(suffix ? [] : ["entrypoint" as const])];
   const kinds: ImageKind[] = [];
   for (const kind of wanted) {
-    const skip = (options.ifChanged || options.check) && (await isCurrent(docker, tag(kind), digest));
+    const skip = (options.ifChanged || options.check) && (await isCurrent(docker, tag(kind), digests[kind]));
     if (skip) log.info(`${tag(kind)} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
     else kinds.push(kind);
   }
@@ -61,9 +63,12 @@ async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch:
   if (kinds.length === 0) return 0;
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-build-"));
   try {
-    fs.writeFileSync(path.join(context, "claudeauth-entrypoint"), entrypoint, { mode: 0o755 });
+    fs.writeFileSync(path.join(context, "claudeauth-entrypoint"), entrypoints[arch], { mode: 0o755 });
+    if (kinds.includes("entrypoint")) {
+      for (const a of ARCHITECTURES) fs.writeFileSync(path.join(context, `claudeauth-entrypoint-${a}`), entrypoints[a], { mode: 0o755 });
+    }
     fs.writeFileSync(path.join(context, "extra-ca.pem"), ca, { mode: 0o644 });
-    for (const kind of ["run", "setup"] as const) fs.writeFileSync(path.join(context, DOCKERFILES[kind]), dockerfile(kind));
+    for (const kind of kinds) fs.writeFileSync(path.join(context, DOCKERFILES[kind]), dockerfile(kind));
 
     // The production image first: the setup image then reuses its builder stage from the cache.
     for (const [index, kind] of kinds.entries()) {
@@ -77,7 +82,7 @@ async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch:
         "-t", tag(kind),
         "-t", `${imageRepository(kind)}:latest${suffix}`,
         "--label", `io.claudeauth.version=${VERSION}`,
-        "--label", `${ENTRYPOINT_LABEL}=${digest}`,
+        "--label", `${ENTRYPOINT_LABEL}=${digests[kind]}`,
         // The legacy builder keeps a failed step's container unless told not to.
         "--force-rm",
         ...options.buildArgs.flatMap((arg) => ["--build-arg", arg]),

@@ -4,7 +4,7 @@ import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { suggest } from "./analyze";
 import { containerName, type Docker } from "./docker";
-import { requireImage } from "./images";
+import { productionStart, requireImage } from "./images";
 import { envFlags, volumeFlags } from "./passthrough";
 import { bindMount, describeStore, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
 import { interactiveFlags, stdio } from "./terminal";
@@ -37,6 +37,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   await requireStore(ref, docker);
   const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd());
   const image = await requireImage(docker, "run", options.image);
+  const start = await productionStart(docker, image, options.command);
   const name = options.name ?? containerName("run", ref.profile);
   const args = [
     ...productionRunFlags(ref, name, options.network),
@@ -47,8 +48,9 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
     ...hostUserFlags(),
     ...env,
     ...volumes,
+    ...start.flags,
     image,
-    ...options.command,
+    ...start.command,
   ];
   const result = await docker.stream(args, { container: name });
   return result.code;

@@ -4,12 +4,12 @@ import { arrayArg, boolArg, stringArg, UsageError, type CommandSpec } from "../s
 export const buildCommand: CommandSpec = {
   path: ["build"],
   usage: "[OPTIONS]",
-  summary: "Build the setup and production images from the files inside this plugin",
+  summary: "Build the setup, production and entrypoint images from the files inside this plugin",
   description: "Needs no checkout: the Dockerfiles and the entrypoint travel inside the plugin binary.",
   options: [
     { name: "ca-cert", type: "string", placeholder: "string", description: "CA certificate (PEM) to trust during the build, for TLS-intercepting proxies", complete: "files" },
     { name: "build-arg", type: "string", array: true, placeholder: "list", description: "Set build-time variables (BASE_IMAGE, CLAUDE_CODE_VERSION, RUNTIME_UID)" },
-    { name: "only", type: "string", placeholder: "string", description: 'Build one image: "setup" or "run"', complete: ["setup", "run"] },
+    { name: "only", type: "string", placeholder: "string", description: 'Build one image: "setup", "run" or "entrypoint"', complete: ["setup", "run", "entrypoint"] },
     { name: "network", type: "string", placeholder: "string", description: "Network for RUN instructions during the build", default: "host" },
     { name: "no-cache", type: "boolean", description: "Do not use cache when building the images" },
     { name: "quiet", short: "q", type: "boolean", description: "Suppress the build output" },
@@ -19,7 +19,9 @@ export const buildCommand: CommandSpec = {
   ],
   run: async (args, { docker }) => {
     const only = stringArg(args, "only");
-    if (only !== undefined && only !== "setup" && only !== "run") throw new UsageError(`--only must be "setup" or "run", not "${only}"`, "docker claudeauth build");
+    if (only !== undefined && only !== "setup" && only !== "run" && only !== "entrypoint") {
+      throw new UsageError(`--only must be "setup", "run" or "entrypoint", not "${only}"`, "docker claudeauth build");
+    }
     return (await import("../build")).buildImages(docker, {
       only,
       caCert: stringArg(args, "ca-cert"),
