@@ -111,6 +111,28 @@ for (const file of fs.readdirSync(path.join(root, "docker"))) {
 }
 for (const target of TARGETS) await singleExecutable("docker-claudeauth", target, pluginMain, assets);
 
+// The npm package for hosts without a single executable (macOS, Windows): the same plugin
+// bundle run on the host's Node, with the files `build` reads beside it (assets.ts looks for
+// them next to the bundle's parent directory). `npm pack dist/npm` makes the tarball.
+const npmDir = path.join(dist, "npm");
+fs.rmSync(npmDir, { recursive: true, force: true });
+fs.mkdirSync(path.join(npmDir, "lib"), { recursive: true });
+fs.writeFileSync(path.join(npmDir, "lib/docker-claudeauth.cjs"), `#!/usr/bin/env node\n${fs.readFileSync(pluginMain, "utf8")}`, { mode: 0o755 });
+for (const [name, file] of Object.entries(assets)) {
+  const target = path.join(npmDir, name.endsWith(".gz") ? "dist/.sea" : "docker", name);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(file, target);
+}
+fs.writeFileSync(path.join(npmDir, "package.json"), JSON.stringify({
+  name: "docker-claudeauth",
+  version,
+  description: "Docker CLI plugin: log in to the Claude CLI once, run it in any number of containers",
+  license: "MIT",
+  engines: { node: ">=20" },
+  bin: { "docker-claudeauth": "lib/docker-claudeauth.cjs" },
+  files: ["lib", "docker", "dist"],
+}, null, 2) + "\n");
+
 for (const target of TARGETS) {
   for (const name of ["claudeauth-entrypoint", "docker-claudeauth"]) {
     const size = fs.statSync(path.join(dist, `${name}${target.suffix}`)).size;
