@@ -48,7 +48,7 @@ function alreadyUser(user: RuntimeUser): boolean {
 export function userEnvironment(base: NodeJS.ProcessEnv, user: RuntimeUser, home: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, HOME: home, USER: user.name, LOGNAME: user.name };
   for (const name of Object.keys(env)) if (name.startsWith("CLAUDEAUTH_")) delete env[name];
-  return user.known ? env : { ...env, ...passwdEntryEnvironment(user, home) };
+  return user.known ? env : { ...env, ...passwdEntryEnvironment(user, home, base.CLAUDEAUTH_WORK_DIR) };
 }
 
 const NSS_WRAPPER = ["/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so"];
@@ -59,17 +59,15 @@ const NSS_WRAPPER = ["/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aa
  * in the image. Where the image has nss_wrapper (libnss-wrapper), the workload's lookups read
  * copies of /etc/passwd and /etc/group with an entry for it added. The copies live in a fresh
  * root-owned directory (mkdtemp: nothing the workload planted is followed) that it can read
- * but not change. Without the library, or without a writable temp dir, nothing changes.
+ * but not change, on a tmpfs where there is one (a --read-only container has its work dir and
+ * /dev/shm). Without the library, or without a writable place, nothing changes.
  */
-function passwdEntryEnvironment(user: RuntimeUser, home: string): Record<string, string> {
+function passwdEntryEnvironment(user: RuntimeUser, home: string, workDir: string | undefined): Record<string, string> {
   const library = NSS_WRAPPER.find((file) => fs.existsSync(file));
   if (!library) return {};
-  let dir: string;
-  try {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-passwd-"));
-  } catch {
-    return {};
-  }
+  let dir: string | undefined;
+  for (const parent of [workDir, "/dev/shm", os.tmpdir()]) if (parent && !dir) dir = makeTempDir(parent);
+  if (!dir) return {};
   fs.chmodSync(dir, 0o755);
   const shell = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
   const withLine = (file: string, line: string) => {
@@ -82,4 +80,12 @@ function passwdEntryEnvironment(user: RuntimeUser, home: string): Record<string,
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text, { flag: "wx", mode: 0o644 });
   return { LD_PRELOAD: library, NSS_WRAPPER_PASSWD: path.join(dir, "passwd"), NSS_WRAPPER_GROUP: path.join(dir, "group") };
+}
+
+function makeTempDir(parent: string): string | undefined {
+  try {
+    return fs.mkdtempSync(path.join(parent, "claudeauth-passwd-"));
+  } catch {
+    return undefined;
+  }
 }

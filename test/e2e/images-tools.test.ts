@@ -68,6 +68,30 @@ describe.concurrent("the production image is a place to work", { timeout: 240_00
     expect(result.stdout).toContain("passwd home is HOME");
   });
 
+  // The hardening the plugin applies to its containers: the privilege drop (setpriv when
+  // supervised, in-process in exec mode) and the host user's passwd entry still work.
+  it.each([
+    ["supervised", "1"],
+    ["exec mode", "0"],
+  ])("under --read-only, --cap-drop ALL (+ the entrypoint's six), no-new-privileges: %s, the host uid gets its groups and a passwd entry; ssh runs", async (_mode, supervise) => {
+    const result = await docker([
+      "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+      ...["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"].flatMap((cap) => ["--cap-add", cap]), // engine 20.10 takes one per flag
+      "--security-opt", "no-new-privileges", "--tmpfs", "/run/claudeauth:mode=1777", "-e", "CLAUDEAUTH_WORK_DIR=/run/claudeauth",
+      "-e", `CLAUDEAUTH_UID=${HOST_USER.uid}`, "-e", `CLAUDEAUTH_GID=${HOST_USER.gid}`, "-e", `CLAUDEAUTH_SUPERVISE=${supervise}`,
+      "-v", `${store}:/var/lib/claudeauth/store`, RUN_IMAGE,
+      "sh", "-c", 'echo "ids=$(id -u):$(id -g) groups=$(id -G) name=$(id -un)"; ssh -V 2>&1 | cut -d, -f1; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status | tr "\t" " "',
+    ]);
+    expectNoTokens(result);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim().split("\n")).toEqual([
+      `ids=${HOST_USER.uid}:${HOST_USER.gid} groups=${HOST_USER.gid} name=claude`,
+      expect.stringMatching(/^OpenSSH_/),
+      "CapEff: 0000000000000000",
+      "NoNewPrivs: 1",
+    ]);
+  });
+
   it("is a slim Debian without Node, at most 520 MB", async () => {
     const inspect = await docker(["image", "inspect", "--format", "{{.Size}}", RUN_IMAGE]);
     expect(inspect.exitCode, inspect.stderr).toBe(0);
