@@ -84,7 +84,8 @@ function passwdEntryEnvironment(user: RuntimeUser, home: string, workDir: string
 
 function makeTempDir(parent: string): string | undefined {
   try {
-    return fs.mkdtempSync(path.join(parent, "claudeauth-passwd-"));
+    // Not claudeauth-*: that is how working copies are named in the same directory.
+    return fs.mkdtempSync(path.join(parent, "nss-passwd-"));
   } catch {
     return undefined;
   }
