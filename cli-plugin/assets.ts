@@ -5,11 +5,14 @@ import sea from "node:sea";
 import { UserError } from "../core/errors";
 
 // What `docker claudeauth build` needs travels inside the plugin binary (SEA assets, see
-// scripts/build.mjs): the Dockerfiles and the gzipped entrypoint. Run unbundled (tests,
-// development), the same files come from the checkout.
+// scripts/build.mjs): the Dockerfiles and the gzipped entrypoint for each architecture. Run
+// unbundled (tests, development), the same files come from the checkout.
 
-export const DOCKERFILES = { setup: "Dockerfile.claude-setup", run: "Dockerfile" } as const;
-const ENTRYPOINT_ASSET = "claudeauth-entrypoint.gz";
+export const DOCKERFILES = { setup: "Dockerfile.claude-setup", run: "Dockerfile", entrypoint: "Dockerfile.entrypoint" } as const;
+/** Docker's names for the architectures the entrypoint is built for. */
+export const ARCHITECTURES = ["amd64", "arm64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+const entrypointAsset = (arch: Architecture) => `claudeauth-entrypoint-${arch}.gz`;
 
 function inSea(): boolean {
   try {
@@ -31,10 +34,7 @@ function readAsset(name: string): Buffer {
       throw new UserError(`this docker-claudeauth binary carries no ${name}: rebuild it with "npm run build"`);
     }
   }
-  const candidates =
-    name === ENTRYPOINT_ASSET
-      ? [path.join(checkoutRoot(), "dist/.sea", name)]
-      : [path.join(checkoutRoot(), "docker", name)];
+  const candidates = name.endsWith(".gz") ? [path.join(checkoutRoot(), "dist/.sea", name)] : [path.join(checkoutRoot(), "docker", name)];
   for (const file of candidates) if (fs.existsSync(file)) return fs.readFileSync(file);
   throw new UserError(`${name} not found (looked in ${candidates.join(", ")}): run "npm run build" first`);
 }
@@ -43,8 +43,8 @@ export function dockerfile(kind: keyof typeof DOCKERFILES): Buffer {
   return readAsset(DOCKERFILES[kind]);
 }
 
-export function entrypointBinary(): Buffer {
-  return zlib.gunzipSync(readAsset(ENTRYPOINT_ASSET));
+export function entrypointBinary(arch: Architecture): Buffer {
+  return zlib.gunzipSync(readAsset(entrypointAsset(arch)));
 }
 
 /** The Claude Code version the Dockerfile installs by default (its ARG line). */

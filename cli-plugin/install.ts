@@ -20,7 +20,10 @@ export function install(options: InstallOptions): number {
   } catch {
     // Node without SEA support
   }
-  if (!isSea) throw new UserError("install copies the built binary: run dist/docker-claudeauth install (after npm run build)");
+  const script = !isSea && process.argv[1] ? fs.realpathSync(process.argv[1]) : "";
+  // The npm package (a bundle on the host's Node) installs a launcher instead of a copy.
+  const launcher = !isSea && script.endsWith(".cjs");
+  if (!isSea && !launcher) throw new UserError("install copies the built binary: run dist/docker-claudeauth install (after npm run build)");
   const configDir = options.configDir || process.env.DOCKER_CONFIG || path.join(os.homedir(), ".docker");
   const dir = options.dir ? path.resolve(options.dir) : path.join(configDir, "cli-plugins");
   const target = path.join(dir, "docker-claudeauth");
@@ -36,7 +39,8 @@ export function install(options: InstallOptions): number {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const temp = path.join(dir, `.docker-claudeauth.tmp-${process.pid}`);
   try {
-    fs.copyFileSync(source, temp);
+    if (launcher) fs.writeFileSync(temp, launcherScript(source, script));
+    else fs.copyFileSync(source, temp);
     fs.chmodSync(temp, 0o755);
     fs.renameSync(temp, target);
   } catch (error) {
@@ -47,4 +51,10 @@ export function install(options: InstallOptions): number {
   const first = pluginDirs(options.configDir).map((d) => path.join(d, "docker-claudeauth")).find((file) => fs.existsSync(file));
   if (first && path.resolve(first) !== path.resolve(target)) log.warn(`docker finds ${first} first (cliPluginsExtraDirs in config.json): remove it or install there with --dir`);
   return 0;
+}
+
+/** A shell launcher that runs the npm package's bundle on the Node that ran install. */
+function launcherScript(node: string, script: string): string {
+  const quote = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
+  return `#!/bin/sh\n# docker-claudeauth ${VERSION}, installed from the npm package: the plugin runs on this Node.\nexec ${quote(node)} ${quote(script)} "$@"\n`;
 }

@@ -4,7 +4,7 @@ import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { suggest } from "./analyze";
 import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
-import { requireImage } from "./images";
+import { productionStart, requireImage } from "./images";
 import { envFlags, mountFlags } from "./passthrough";
 import {
   bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, storeMount, type StoreRef, type StoreSelection,
@@ -43,6 +43,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd(), ref, options.workdir !== undefined);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
+  const start = await productionStart(docker, image, options.command);
   const name = options.name ?? containerName("run", ref.profile);
   const args = [
     ...productionRunFlags(ref, name, options.network, options.hardening),
@@ -54,8 +55,9 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
     ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
     ...env,
     ...volumes,
+    ...start.flags,
     image,
-    ...options.command,
+    ...start.command,
   ];
   const result = await docker.stream(args, { container: name });
   return result.code;

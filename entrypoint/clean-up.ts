@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
+import { commandAsUser } from "./privileges";
 import { endProcessesOf, ownsPidNamespace } from "./reap";
 import type { RuntimeUser } from "./user";
 import type { WorkingCopy } from "./working-copy";
@@ -22,27 +22,17 @@ export function endLeftovers(user: RuntimeUser): boolean {
 }
 
 /**
- * The runtime user empties its config dir (it can only harm its own files), then root removes
- * the two empty dirs in its own parent. A container's tmpfs would go anyway; a host's work dir
- * must not fill up.
+ * The runtime user empties its config dir (find -delete never follows a link, and as the user
+ * it can only harm the user's own files), then root removes the two empty dirs in its own
+ * parent. A container's tmpfs would go anyway; a host's work dir must not fill up.
  */
 export function removeWorkingCopy(copy: WorkingCopy, user: RuntimeUser): void {
-  const ids = ["--user", user.name, "--uid", String(user.uid), "--gid", String(user.gid)];
-  spawnSync(process.execPath, ["__remove", ...ids, "--", copy.dir], { stdio: ["ignore", "ignore", "inherit"], argv0: "claudeauth-entrypoint" });
+  const [file, ...args] = commandAsUser(user, ["find", copy.dir, "-mindepth", "1", "-delete"]);
+  spawnSync(file!, args, { stdio: ["ignore", "ignore", "inherit"], env: { PATH: "/usr/bin:/bin" } });
   try {
     fs.rmdirSync(copy.dir);
     fs.rmdirSync(copy.parent);
   } catch (error) {
     log.warn(`could not remove the working copy ${copy.parent}: ${errorMessage(error)}`);
-  }
-}
-
-/** `__remove DIR`, run as the runtime user: empties DIR; a failure shows as DIR left behind. */
-export function removeAsUser(dir: string): number {
-  try {
-    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-    return 0;
-  } catch {
-    return 1;
   }
 }

@@ -3,15 +3,11 @@ import { configureLocks } from "../core/lock";
 import { UserError, errorMessage } from "../core/errors";
 import { formatRelative } from "../core/duration";
 import { parseOptions, type Options } from "./options";
-import { execInto } from "./exec";
-import { dropPrivileges } from "./privileges";
-import { resolveUser } from "./user";
 import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
 import { openStore } from "./owner";
-import { removeAsUser } from "./clean-up";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -20,16 +16,6 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
-  // Internal: the child side of a supervised run; drops privileges and becomes the workload.
-  __exec: (options) => {
-    dropPrivileges(resolveUser(options.user, options));
-    return execInto(options.command, process.env);
-  },
-  // Internal: removes a working copy as the runtime user, after a supervised run.
-  __remove: (options) => {
-    dropPrivileges(resolveUser(options.user, options));
-    return removeAsUser(options.command[0]!);
-  },
 };
 
 async function refreshMode(options: Options): Promise<number> {

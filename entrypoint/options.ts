@@ -7,7 +7,7 @@ import { parseDuration } from "../core/duration";
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
 
-export type Mode = "setup" | "run" | "health" | "refresh" | "__exec" | "__remove";
+export type Mode = "setup" | "run" | "health" | "refresh";
 
 /** Which login made inside a run may replace the store's: none (the default), the same account's, any. */
 export type LoginPolicy = "none" | "same-account" | "any-account";
@@ -66,7 +66,7 @@ export const DEFAULT_PROFILE_URL = "https://api.anthropic.com/api/oauth/profile"
 export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
-const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "__exec", "__remove"];
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account"]);
 const VALUE_FLAGS = new Set([
   "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",

@@ -18,6 +18,10 @@ missing=()
 { command -v dockerd && command -v docker; } >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)   # scripts/base-image.sh
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)                 # terminal tests
+# linux/arm64: strip for the arm64 Node (scripts/build.mjs), qemu for the arm64 tests (scripts/binfmt.sh)
+command -v aarch64-linux-gnu-strip >/dev/null 2>&1 || missing+=(binutils-aarch64-linux-gnu)
+command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)          # examples/compose.yaml
 if ((${#missing[@]})); then
   echo "engine.sh: installing ${missing[*]}" >&2
   apt-get update -qq

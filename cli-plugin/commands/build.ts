@@ -4,19 +4,24 @@ import { arrayArg, boolArg, stringArg, UsageError, type CommandSpec } from "../s
 export const buildCommand: CommandSpec = {
   path: ["build"],
   usage: "[OPTIONS]",
-  summary: "Build the setup and production images from the files inside this plugin",
+  summary: "Build the setup, production and entrypoint images from the files inside this plugin",
   description: "Needs no checkout: the Dockerfiles and the entrypoint travel inside the plugin binary.",
   options: [
     { name: "ca-cert", type: "string", placeholder: "string", description: "CA certificate (PEM) to trust during the build, for TLS-intercepting proxies", complete: "files" },
     { name: "build-arg", type: "string", array: true, placeholder: "list", description: "Set build-time variables (BASE_IMAGE, CLAUDE_CODE_VERSION, RUNTIME_UID)" },
-    { name: "only", type: "string", placeholder: "string", description: 'Build one image: "setup" or "run"', complete: ["setup", "run"] },
+    { name: "only", type: "string", placeholder: "string", description: 'Build one image: "setup", "run" or "entrypoint"', complete: ["setup", "run", "entrypoint"] },
     { name: "network", type: "string", placeholder: "string", description: "Network for RUN instructions during the build", default: "host" },
     { name: "no-cache", type: "boolean", description: "Do not use cache when building the images" },
     { name: "quiet", short: "q", type: "boolean", description: "Suppress the build output" },
+    { name: "if-changed", type: "boolean", description: "Skip images that already carry this plugin's version and entrypoint (build arguments are not compared)" },
+    { name: "platform", type: "string", array: true, placeholder: "list", description: "Build for linux/amd64 and/or linux/arm64 (default: the engine's architecture; another one is tagged VERSION-ARCH)" },
+    { name: "check", type: "boolean", description: "Build nothing: exit 0 if every image is current, 1 if one would be built" },
   ],
   run: async (args, { docker }) => {
     const only = stringArg(args, "only");
-    if (only !== undefined && only !== "setup" && only !== "run") throw new UsageError(`--only must be "setup" or "run", not "${only}"`, "docker claudeauth build");
+    if (only !== undefined && only !== "setup" && only !== "run" && only !== "entrypoint") {
+      throw new UsageError(`--only must be "setup", "run" or "entrypoint", not "${only}"`, "docker claudeauth build");
+    }
     return (await import("../build")).buildImages(docker, {
       only,
       caCert: stringArg(args, "ca-cert"),
@@ -24,6 +29,9 @@ export const buildCommand: CommandSpec = {
       network: stringArg(args, "network") ?? "host",
       noCache: boolArg(args, "no-cache"),
       quiet: boolArg(args, "quiet"),
+      ifChanged: boolArg(args, "if-changed"),
+      check: boolArg(args, "check"),
+      platforms: arrayArg(args, "platform").flatMap((p) => p.split(",")),
     });
   },
 };

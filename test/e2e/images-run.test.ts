@@ -91,7 +91,7 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
     // line, the store, and the writable places a token could have been left in.
     '{ cat "$CLAUDE_CONFIG_DIR"/.credentials.json "$CLAUDE_CONFIG_DIR"/.claude.json; env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline "$S"/captures/*/.[!.]* "$S"/captures/*/* 2>/dev/null;' +
       ' grep -rsa "" /dev/shm /tmp /home /workspace /run 2>/dev/null; } | token_hashes | sort -u | sed "s/^/seen /"',
-    `node -e 'const c = require(process.env.CLAUDE_CONFIG_DIR + "/.credentials.json").claudeAiOauth; console.log("refreshToken in copy: " + JSON.stringify(c.refreshToken))'`,
+    'echo "refreshToken in copy: $(jq -c .claudeAiOauth.refreshToken "$CLAUDE_CONFIG_DIR/.credentials.json")"',
     "claude auth status --json | grep -q '\"loggedIn\": true' && echo 'claude: logged in'",
     'for p in /var/lib/claudeauth "$S" "$S/captures"; do ls -la "$p" >/dev/null 2>&1 && echo "ls $p: allowed" || echo "ls $p: denied"; done',
     'cat "$S"/captures/*/.credentials.json >/dev/null 2>&1 && echo "cat: allowed" || echo "cat: denied"',

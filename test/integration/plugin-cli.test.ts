@@ -120,7 +120,7 @@ describe("usage errors exit 125 with one line", () => {
     [["run", "claude"], /put the command after "--"/],
     [["status", "--store", "/tmp/x", "--volume", "vol"], /--store and --volume cannot be used together/],
     [["refresh", "--if-expiring-within", "soon"], /invalid duration "soon"/],
-    [["build", "--only", "both"], /--only must be "setup" or "run"/],
+    [["build", "--only", "both"], /--only must be "setup", "run" or "entrypoint"/],
     [["profile", "nope"], /unknown command "nope" for "docker claudeauth profile"/],
     [["--context"], /flag needs an argument: --context/],
     [["status", "--all", "--profile", "x"], /--all shows every profile/],

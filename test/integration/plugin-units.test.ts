@@ -42,7 +42,7 @@ describe("argv as docker passes it", () => {
   });
 
   it("completion of flag values from fixed lists", () => {
-    expect(complete(["build", "--only", ""])).toEqual(["setup", "run", ":4"]);
+    expect(complete(["build", "--only", ""])).toEqual(["setup", "run", "entrypoint", ":4"]);
     expect(complete(["version", "--format", "j"])).toEqual(["json", ":4"]);
     expect(complete(["run", "--", ""])).toEqual([":0"]);
   });
