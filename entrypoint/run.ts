@@ -8,6 +8,7 @@ import { openStore } from "./owner";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
+import { refuseReachableStore } from "./store-reach";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -22,6 +23,7 @@ export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
   const store = openMountedStore(options);
+  refuseReachableStore(store.root, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
