@@ -8,9 +8,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectNoTokens } from "../support/tokens";
-import {
-  HOST_USER, ROOT, claudeJson, docker, ensureImages, hostUserDir, oauthCredentials, removeContainers, runSession, writeLoginScript,
-} from "../support/images";
+import { docker, ensureImages, HOST_USER, hostUserDir, loggedInStore, removeContainers, ROOT } from "../support/images";
 
 const hasCompose = spawnSync("docker-compose", ["version"], { stdio: "ignore" }).status === 0;
 if (!hasCompose) console.warn("examples/compose.yaml test skipped: docker-compose is not installed (scripts/engine.sh installs it)");
@@ -23,10 +21,7 @@ describe.runIf(hasCompose)("examples/compose.yaml (docker-compose 1.29)", { time
   beforeAll(async () => {
     await ensureImages();
     scratch = hostUserDir("compose");
-    store = path.join(scratch, "store");
-    const login = writeLoginScript(scratch, "login.sh", { credentials: oauthCredentials("compose"), claudeJson: claudeJson("compose@example.com") });
-    const setup = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, "plugin");
-    if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+    store = await loggedInStore(scratch, "compose");
   });
 
   afterAll(async () => {

@@ -12,8 +12,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectNoTokens } from "../support/tokens";
 import {
-  BUILD_CA, ROOT, RUNTIME_UID, STORE_IN_CONTAINER, VERSION, claudeJson, docker, ensureImages, hostUserDir, oauthCredentials, pluginBinary,
-  removeContainers, runSession, writeLoginScript,
+  BUILD_CA, docker, ensureImages, hostUserDir, loggedInStore, pluginBinary, removeContainers, ROOT, RUNTIME_UID, STORE_IN_CONTAINER, VERSION,
 } from "../support/images";
 
 const ARM64_RUN_IMAGE = `claudeauth/run:${VERSION}-arm64`;
@@ -33,10 +32,7 @@ describe.runIf(canEmulate)("linux/arm64 under emulation", { timeout: 30 * 60_000
     const base = await execa("bash", [path.join(ROOT, "scripts/base-image.sh"), "arm64"], { reject: false, all: true });
     if (base.exitCode !== 0) throw new Error(`arm64 base images: ${base.all}`);
     scratch = hostUserDir("arm64");
-    store = path.join(scratch, "store");
-    const login = writeLoginScript(scratch, "login.sh", { credentials: oauthCredentials("arm64"), claudeJson: claudeJson("arm64@example.com") });
-    const setup = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, "plugin");
-    if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+    store = await loggedInStore(scratch, "arm64");
   }, 30 * 60_000);
 
   afterAll(async () => {

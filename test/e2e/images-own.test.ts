@@ -8,8 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectNoTokens } from "../support/tokens";
 import {
-  BUILD_CA, HOST_USER, RUN_IMAGE, STORE_IN_CONTAINER, VERSION, asHostUser, claudeJson, docker, ensureImages, hostUserDir, oauthCredentials,
-  pluginBinary, pluginEnv, removeContainers, runSession, writeLoginScript,
+  asHostUser, BUILD_CA, docker, ensureImages, HOST_USER, hostUserDir, loggedInStore, pluginBinary, pluginEnv, removeContainers, RUN_IMAGE, STORE_IN_CONTAINER, VERSION,
 } from "../support/images";
 
 const ENTRYPOINT_IMAGE = `claudeauth/entrypoint:${VERSION}`;
@@ -38,10 +37,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(context, "Dockerfile"), DOCKERFILE);
   const build = await docker(["build", "--network", "none", "--force-rm", "-q", "-t", OWN_IMAGE, context]);
   if (build.exitCode !== 0) throw new Error(`building the user's image: ${build.stderr}`);
-  store = path.join(scratch, "store");
-  const login = writeLoginScript(scratch, "login.sh", { credentials: oauthCredentials("own"), claudeJson: claudeJson("own@example.com") });
-  const setup = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, "plugin");
-  if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+  store = await loggedInStore(scratch, "own");
 }, 900_000);
 
 afterAll(async () => {

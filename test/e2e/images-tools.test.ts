@@ -3,12 +3,10 @@
 // most 520 MB, and neither image has a setuid or setgid file (a prompt-injected workload gets
 // no way back to root through su, mount, passwd and the like).
 import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectNoTokens } from "../support/tokens";
 import {
-  HOST_USER, RUN_IMAGE, SETUP_IMAGE, claudeJson, docker, ensureImages, hostUserDir, oauthCredentials, removeContainers, runSession,
-  writeLoginScript,
+  docker, ensureImages, HOST_USER, hostUserDir, loggedInStore, removeContainers, RUN_IMAGE, runSession, SETUP_IMAGE,
 } from "../support/images";
 
 const MAX_RUN_IMAGE_BYTES = 520e6;
@@ -19,10 +17,7 @@ let store: string;
 beforeAll(async () => {
   await ensureImages();
   scratch = hostUserDir("tools");
-  store = path.join(scratch, "store");
-  const login = writeLoginScript(scratch, "login.sh", { credentials: oauthCredentials("tools"), claudeJson: claudeJson("tools@example.com") });
-  const setup = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, "plugin");
-  if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+  store = await loggedInStore(scratch, "tools");
 });
 
 afterAll(async () => {

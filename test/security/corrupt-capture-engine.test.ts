@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, ensureImages, makeSandbox, plugin, RUN_IMAGE, testVolume, type Sandbox } from "../support/docker";
+import { STACK_TRACE } from "./support";
 
 // Attack 9 on the real engine with the real images: a volume store whose newest capture
 // no longer reads. `docker claudeauth run` falls back to the capture before it (one
@@ -13,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox?.cleanup();
 });
-
-const STACK_TRACE = /^\s+at |internal error/m;
 
 describe("attack 9 on the engine: a volume store whose newest capture is broken", () => {
   it("run falls back with one warning and the workload is authenticated; status names the broken capture", async () => {

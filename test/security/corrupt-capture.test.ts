@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
 import { Store } from "../../core/store";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { binary, runEntrypoint, type Result } from "../support/entrypoint";
+import { runEntrypoint, type Result } from "../support/entrypoint";
 import { claudeJsonText, credentialsText, loginScript, makeHome, seedStore, tempRoot, writeScript } from "../support/fixtures";
 import { canRunEntrypointTests, STORE_OWNER, TEST_GID, TEST_UID, TEST_USER } from "../support/test-user";
 import { expectNoTokens } from "../support/tokens";
+import { offlinePlugin, STACK_TRACE } from "./support";
 
 // Attack 9, a capture that no longer reads (a disk error, a hand edit, a crash of another
 // tool). The store must not become a dead end: runs fall back to the newest capture whose
@@ -24,7 +24,6 @@ beforeAll(async () => {
 afterAll(() => fake?.close());
 
 const OWNER = `${STORE_OWNER.uid}:${STORE_OWNER.gid}`;
-const STACK_TRACE = /^\s+at |internal error/m;
 const generationDir = (store: string, generation: number) => path.join(store, "captures", String(generation).padStart(8, "0"));
 
 function truncate(file: string): void {
@@ -54,19 +53,6 @@ async function run(w: { store: string; out: string; work: string }): Promise<Res
   return result;
 }
 
-async function plugin(args: string[]) {
-  const home = tempRoot("claudeauth-sec-home-");
-  const result = await execa(binary("docker-claudeauth"), args, {
-    reject: false,
-    env: { HOME: home, PATH: process.env.PATH, DOCKER_HOST: "unix:///nonexistent/docker.sock", TZ: "UTC" },
-    extendEnv: false,
-  });
-  const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
-  expectNoTokens(out);
-  expect(out.stdout + out.stderr).not.toMatch(STACK_TRACE);
-  return out;
-}
-
 describe.runIf(canRunEntrypointTests())("attack 9: a corrupt current capture", () => {
   it("run falls back to the newest capture that reads, with one warning; health, status and doctor name the broken capture and the fix", async () => {
     const w = await twoCaptures();
@@ -84,13 +70,13 @@ describe.runIf(canRunEntrypointTests())("attack 9: a corrupt current capture", (
     expect(health.status).toBe(1);
     expect(health.stdout).toMatch(/^unhealthy: the store's capture 2 is invalid \(.*\); runs fall back to capture 1: run docker claudeauth setup\n$/);
 
-    const status = await plugin(["status", "--store", w.store]);
+    const status = await offlinePlugin(["status", "--store", w.store]);
     expect(status.exitCode).toBe(1);
     expect(status.stdout).toMatch(/Status: +invalid/);
     expect(status.stdout).toMatch(/problem: the current capture \(2\) is unusable: \.credentials\.json is not valid JSON.*runs fall back to capture 1, whose refresh token may already have been spent/);
     expect(status.stdout).toMatch(/fix: docker claudeauth setup --store /);
 
-    const doctor = await plugin(["doctor", "--store", w.store]);
+    const doctor = await offlinePlugin(["doctor", "--store", w.store]);
     expect(doctor.exitCode).toBe(1);
     expect(doctor.stdout).toMatch(/\[fail\] store .*the current capture \(2\) is unusable.*\n +fix: docker claudeauth setup --store /);
   });
@@ -110,12 +96,12 @@ describe.runIf(canRunEntrypointTests())("attack 9: a corrupt current capture", (
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/warn.*claudeauth\.json of capture 1 is ignored/);
 
-    const status = await plugin(["status", "--store", store]);
+    const status = await offlinePlugin(["status", "--store", store]);
     expect(status.exitCode).toBe(1);
     expect(status.stdout).toMatch(/Status: +damaged/);
     expect(status.stdout).toMatch(/problem: the current capture \(1\) is damaged: claudeauth\.json is not valid capture metadata/);
     expect(status.stdout).toMatch(/fix: docker claudeauth refresh --store /);
-    const doctor = await plugin(["doctor", "--store", store]);
+    const doctor = await offlinePlugin(["doctor", "--store", store]);
     expect(doctor.exitCode).toBe(1);
     expect(doctor.stdout).toMatch(/\[fail\] store .*claudeauth\.json is not valid capture metadata/);
 
@@ -123,7 +109,7 @@ describe.runIf(canRunEntrypointTests())("attack 9: a corrupt current capture", (
     const refreshed = await runEntrypoint(["refresh", "--store", store, "--refresh-margin", "1h"], { env: { HTTPS_PROXY: fake.proxyUrl, NODE_EXTRA_CA_CERTS: fake.caPath } });
     expectNoTokens(refreshed);
     expect(refreshed.status, refreshed.stderr).toBe(0);
-    const healthy = await plugin(["status", "--store", store]);
+    const healthy = await offlinePlugin(["status", "--store", store]);
     expect(healthy.exitCode, healthy.stdout).toBe(0);
   });
 

@@ -1,14 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { serializeJson } from "../../core/credentials";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { binary, startEntrypoint, waitFor } from "../support/entrypoint";
+import { startEntrypoint, waitFor } from "../support/entrypoint";
 import { seedStore, snapshotTree, tempRoot } from "../support/fixtures";
 import { startRelay } from "../support/relay";
 import { canRunEntrypointTests, STORE_OWNER } from "../support/test-user";
-import { expectNoTokens } from "../support/tokens";
+import { offlinePlugin } from "./support";
 
 // Attack 10 (profile rm): a root entrypoint that dies holding the store lock must leave
 // nothing the store's owner cannot remove; leftovers of older versions (root-owned
@@ -20,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-const STACK_TRACE = /^\s+at |internal error/m;
 
 /** A hub (~/.claude-hub) of the store owner holding profile `work`. */
 async function hubWithProfile() {
@@ -35,17 +33,7 @@ async function hubWithProfile() {
 }
 
 /** `docker claudeauth profile rm --force work`, as the store's owner (not root). */
-async function removeAsOwner(home: string) {
-  const result = await execa(
-    "setpriv",
-    ["--reuid", String(STORE_OWNER.uid), "--regid", String(STORE_OWNER.gid), "--clear-groups", "--", binary("docker-claudeauth"), "profile", "rm", "--force", "work"],
-    { reject: false, env: { HOME: home, PATH: process.env.PATH, DOCKER_HOST: "unix:///nonexistent/docker.sock" }, extendEnv: false },
-  );
-  const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
-  expectNoTokens(out);
-  expect(out.stdout + out.stderr).not.toMatch(STACK_TRACE);
-  return out;
-}
+const removeAsOwner = (home: string) => offlinePlugin(["profile", "rm", "--force", "work"], { home, as: STORE_OWNER });
 
 describe.runIf(canRunEntrypointTests())("attack 10: profile rm after a root entrypoint died holding the lock", () => {
   it("everything a killed root entrypoint leaves in the store belongs to the store owner, so profile rm removes it", async () => {

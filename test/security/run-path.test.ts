@@ -200,12 +200,17 @@ describe.runIf(canRunEntrypointTests()).concurrent("attack 4: write-back hijack"
 // A user's own image (or an odd CLAUDEAUTH_STORE) may mount the store where the workload can
 // walk to it; the store's files belong to the host user, who is often the workload's uid too.
 describe.runIf(canRunEntrypointTests())("a store the workload could reach", { timeout: 60_000 }, () => {
-  it("is refused before anything runs: one line naming the directory to make root's and 0700; the workload never starts", async () => {
+  /** A world whose store belongs to the workload's uid (as it does to the host user), below an open directory. */
+  async function storeOfTheWorkload(): Promise<World> {
     const w = await world({ claudeAiOauth: fake.login() });
-    // The workload's uid owns the store (as the host user does) and every parent lets it pass.
     for (const entry of storeTree(w)) fs.lchownSync(path.join(w.store, entry.path), w.uid, w.uid);
     fs.chownSync(w.store, w.uid, w.uid);
     fs.chmodSync(w.root, 0o755);
+    return w;
+  }
+
+  it("is refused before anything runs: one line naming the directory to make root's and 0700; the workload never starts", async () => {
+    const w = await storeOfTheWorkload();
     const marker = path.join(w.out, "started");
     const result = clean(await runHostile(fake, w, `#!/bin/sh\ntouch '${marker}'\n`, { args: ["--owner", `${w.uid}:${w.uid}`] }));
     expect(result.exitCode).not.toBe(0);
@@ -215,10 +220,7 @@ describe.runIf(canRunEntrypointTests())("a store the workload could reach", { ti
   });
 
   it("behind a root-only directory (the images' /var/lib/claudeauth, 0700) the same store runs", async () => {
-    const open = await world({ claudeAiOauth: fake.login() });
-    for (const entry of storeTree(open)) fs.lchownSync(path.join(open.store, entry.path), open.uid, open.uid);
-    fs.chownSync(open.store, open.uid, open.uid);
-    fs.chmodSync(open.root, 0o755);
+    const open = await storeOfTheWorkload();
     const guard = path.join(open.root, "claudeauth");
     fs.mkdirSync(guard, { mode: 0o700 });
     const w = { ...open, store: path.join(guard, "store") };

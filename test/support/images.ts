@@ -455,6 +455,18 @@ export async function runSession(mode: "setup" | "run", session: Session, via: V
   return startSession(mode, session, via).done;
 }
 
+/**
+ * A store in `scratch` logged in the way a user does it: `docker claudeauth setup` in the
+ * real setup image, with a scripted login (`label` names its tokens and account).
+ */
+export async function loggedInStore(scratch: string, label: string): Promise<string> {
+  const store = path.join(scratch, "store");
+  const login = writeLoginScript(scratch, "login.sh", { credentials: oauthCredentials(label), claudeJson: claudeJson(`${label}@example.com`) });
+  const setup = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, "plugin");
+  if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+  return store;
+}
+
 function redactForReport(text: string): string {
   return text.replace(/sk-ant-[a-z]{2,5}\d{0,3}-[A-Za-z0-9_-]{8,}/g, "sk-ant-[REDACTED]");
 }
