@@ -21,7 +21,7 @@ mutations=(
   "settings-dropped|core/layout.ts|s/\\[\"settings.json\", /[/|test/unit/entrypoint-faults.test.ts -t injection"
   "write-back-skipped|entrypoint/run.ts|s/await writeBack\\(/if (process.env.CLAUDEAUTH_NEVER) await writeBack(/|test/unit/token-refresh.test.ts -t write-back"
   "refresh-token-in-working-copy|entrypoint/working-copy.ts|s/serializeJson\\(withoutRefreshToken\\(credentials\\)\\)/serializeJson(credentials)/|test/unit/token-refresh.test.ts -t single-flight"
-  "redaction-removed|core/output.ts|s/return redact\\(\`\\\$\\{prefix\\}/return (\`\\\${prefix}/|test/unit/redaction-paths.test.ts"
+  "redaction-removed|core/output.ts|s/return printable\\(redact\\(\`\\\$\\{prefix\\}/return printable((\`\\\${prefix}/|test/unit/redaction-paths.test.ts"
 )
 # The control: every subset above, on the unbroken clone, must pass.
 control="test/unit/token-refresh.test.ts test/unit/entrypoint-faults.test.ts test/unit/redaction-paths.test.ts"
