@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { UserError } from "../core/errors";
+import { isWithin } from "../core/layout";
 
 // Where a profile's store lives: a host directory (--store DIR, else
 // $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--volume
@@ -160,7 +161,7 @@ export function refuseStoreExposure(places: ProtectedPlace[], source: string, wh
   for (const place of places) {
     for (const a of sources) {
       for (const b of place.real) {
-        const relation = a === b ? "is" : within(b, a) ? "contains" : within(a, b) ? "lies inside" : null;
+        const relation = a === b ? "is" : isWithin(b, a) ? "contains" : isWithin(a, b) ? "lies inside" : null;
         if (relation) {
           throw new UserError(
             `refusing to mount ${what} ${source}: it ${relation} ${place.what} (${place.path}), and the workload would read its refresh token; ${fix}`,
@@ -170,10 +171,6 @@ export function refuseStoreExposure(places: ProtectedPlace[], source: string, wh
       }
     }
   }
-}
-
-function within(inner: string, outer: string): boolean {
-  return inner === outer || inner.startsWith(outer.endsWith("/") ? outer : `${outer}/`);
 }
 
 /** Profiles that have a host-dir store under the hub root. */

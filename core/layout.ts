@@ -45,3 +45,9 @@ export const GENERATION_NAME = /^\d{8}$/;
 export function generationName(generation: number): string {
   return String(generation).padStart(8, "0");
 }
+
+/** Whether absolute path `inner` is `outer` or lies below it (no file system access). */
+export function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}

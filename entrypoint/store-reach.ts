@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors";
+import { isWithin } from "../core/layout";
 import type { RuntimeUser } from "./user";
 
 // The workload must never be able to open the store. Our images mount it below a root-only
@@ -64,11 +65,6 @@ function readMountInfo(): Mount[] {
     const fields = line.split(" ");
     return { device: fields[2]!, root: unescape(fields[3]!), point: unescape(fields[4]!) };
   });
-}
-
-function isWithin(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 /** Whether `uid` can pass every directory down to `target` and list it. */
