@@ -1,4 +1,4 @@
-import { METADATA } from "./metadata";
+import { METADATA } from "./docker-cli/metadata";
 
 // docker-claudeauth. Docker runs `docker-claudeauth docker-cli-plugin-metadata` before every
 // plugin call, on every `docker --help`, `docker info` and tab completion: that answer
@@ -8,7 +8,7 @@ const args = process.argv.slice(2);
 if (args[0] === "docker-cli-plugin-metadata") {
   process.stdout.write(JSON.stringify(METADATA, null, 2) + "\n");
 } else {
-  void import("./cli").then(async ({ main }) => {
+  void import("./docker-cli/cli").then(async ({ main }) => {
     const code = await main(args);
     // Let stdout drain before exiting (a pipe may be slow).
     if (process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit(code));

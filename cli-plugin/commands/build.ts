@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, stringArg, UsageError, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, stringArg, UsageError, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const buildCommand: CommandSpec = {
@@ -22,7 +22,7 @@ export const buildCommand: CommandSpec = {
     if (only !== undefined && only !== "setup" && only !== "run" && only !== "entrypoint") {
       throw new UsageError(`--only must be "setup", "run" or "entrypoint", not "${only}"`, "docker claudeauth build");
     }
-    return (await import("../build")).buildImages(docker, {
+    return (await import("../services/build")).buildImages(docker, {
       only,
       caCert: stringArg(args, "ca-cert"),
       buildArgs: arrayArg(args, "build-arg"),

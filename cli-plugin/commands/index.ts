@@ -1,4 +1,4 @@
-import type { CommandSpec, GroupSpec } from "../spec";
+import type { CommandSpec, GroupSpec } from "../docker-cli/spec";
 import { buildCommand } from "./build";
 import { doctorCommand } from "./doctor";
 import { installCommand } from "./install";

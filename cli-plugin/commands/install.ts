@@ -1,4 +1,4 @@
-import { stringArg, type CommandSpec } from "../spec";
+import { stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const installCommand: CommandSpec = {
@@ -7,5 +7,5 @@ export const installCommand: CommandSpec = {
   summary: "Install this binary as a Docker CLI plugin ($DOCKER_CONFIG/cli-plugins or ~/.docker/cli-plugins)",
   options: [{ name: "dir", type: "string", placeholder: "string", description: "Install into this directory instead", complete: "files" }],
   run: async (args, { invocation }) =>
-    (await import("../install")).install({ configDir: invocation.configDir, dir: stringArg(args, "dir") }),
+    (await import("../services/install")).install({ configDir: invocation.configDir, dir: stringArg(args, "dir") }),
 };

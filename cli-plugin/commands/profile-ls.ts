@@ -1,4 +1,4 @@
-import { boolArg, type CommandSpec } from "../spec";
+import { boolArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const profileLsCommand: CommandSpec = {
@@ -11,5 +11,5 @@ export const profileLsCommand: CommandSpec = {
     { name: "quiet", short: "q", type: "boolean", description: "Only print profile names" },
   ],
   run: async (args, { docker }) =>
-    (await import("../profiles")).listProfiles({ json: boolArg(args, "json"), quiet: boolArg(args, "quiet") }, docker),
+    (await import("../services/profiles")).listProfiles({ json: boolArg(args, "json"), quiet: boolArg(args, "quiet") }, docker),
 };

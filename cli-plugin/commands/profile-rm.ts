@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const profileRmCommand: CommandSpec = {
@@ -12,5 +12,5 @@ export const profileRmCommand: CommandSpec = {
     { name: "volume", type: "string", array: true, placeholder: "list", description: "Remove this Docker volume store instead" },
   ],
   run: async (args, { docker }) =>
-    (await import("../profiles")).removeProfiles({ profiles: args._.map(String), volumes: arrayArg(args, "volume"), force: boolArg(args, "force") }, docker),
+    (await import("../services/profiles")).removeProfiles({ profiles: args._.map(String), volumes: arrayArg(args, "volume"), force: boolArg(args, "force") }, docker),
 };

@@ -1,4 +1,4 @@
-import { arrayArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const refreshCommand: CommandSpec = {
@@ -18,7 +18,7 @@ progress keep working. With --if-expiring-within, does nothing while the token l
   ],
   examples: ["docker claudeauth refresh", "docker claudeauth refresh --if-expiring-within 2h   # every 30 minutes from cron"],
   run: async (args, { docker }) =>
-    (await import("../refresh")).refresh(
+    (await import("../services/refresh")).refresh(
       {
         selection: storeSelection(args),
         ifExpiringWithin: stringArg(args, "if-expiring-within"),

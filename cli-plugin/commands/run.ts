@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const runCommand: CommandSpec = {
@@ -27,7 +27,7 @@ The container is hardened (see --no-harden); a workspace or mount that holds the
   ],
   examples: ["docker claudeauth run", 'docker claudeauth run -- claude -p "summarize README.md"', "docker claudeauth run --profile staging -e HTTPS_PROXY -- claude"],
   run: async (args, { docker }) =>
-    (await import("../run")).run(
+    (await import("../services/run")).run(
       {
         selection: storeSelection(args),
         command: passthroughCommand(args),

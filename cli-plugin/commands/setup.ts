@@ -1,4 +1,4 @@
-import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const setupCommand: CommandSpec = {
@@ -30,7 +30,7 @@ with a scripted login COMMAND.`,
     "docker claudeauth setup --token-stdin < token.txt",
   ],
   run: async (args, { docker }) =>
-    (await import("../setup")).setup(
+    (await import("../services/setup")).setup(
       {
         selection: storeSelection(args),
         command: passthroughCommand(args),

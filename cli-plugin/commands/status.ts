@@ -1,4 +1,4 @@
-import { boolArg, STORE_OPTIONS, storeSelection, type CommandSpec } from "../spec";
+import { boolArg, STORE_OPTIONS, storeSelection, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const statusCommand: CommandSpec = {
@@ -13,5 +13,5 @@ export const statusCommand: CommandSpec = {
     { name: "no-files", type: "boolean", description: "Leave out the list of files and their modes" },
   ],
   run: async (args, { docker }) =>
-    (await import("../status")).status({ selection: storeSelection(args), all: boolArg(args, "all"), json: boolArg(args, "json"), files: !boolArg(args, "no-files") }, docker),
+    (await import("../services/status")).status({ selection: storeSelection(args), all: boolArg(args, "all"), json: boolArg(args, "json"), files: !boolArg(args, "no-files") }, docker),
 };

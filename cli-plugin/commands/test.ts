@@ -1,5 +1,5 @@
 import { parseDuration } from "../../core/duration";
-import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const testCommand: CommandSpec = {
@@ -19,7 +19,7 @@ says which of ok / token rejected / not logged in / network unreachable it is, w
     ...CONTAINER_OPTIONS,
   ],
   run: async (args, { docker }) =>
-    (await import("../check")).check(
+    (await import("../services/test")).check(
       {
         selection: storeSelection(args),
         network: stringArg(args, "network"),

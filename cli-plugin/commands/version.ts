@@ -1,4 +1,4 @@
-import { boolArg, stringArg, type CommandSpec } from "../spec";
+import { boolArg, stringArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const versionCommand: CommandSpec = {
@@ -10,5 +10,5 @@ export const versionCommand: CommandSpec = {
     { name: "format", short: "f", type: "string", placeholder: "string", description: 'Format the output: "pretty" or "json"', complete: ["pretty", "json"] },
   ],
   run: async (args) =>
-    (await import("../version")).version({ short: boolArg(args, "short"), format: stringArg(args, "format") }),
+    (await import("../services/version")).version({ short: boolArg(args, "short"), format: stringArg(args, "format") }),
 };

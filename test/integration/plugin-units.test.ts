@@ -5,14 +5,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseInvocation } from "../../cli-plugin/invocation";
-import { classify } from "../../cli-plugin/check";
-import { TokenScanningRelay } from "../../cli-plugin/terminal";
-import { parseTar } from "../../cli-plugin/tar";
-import { resolveCommand } from "../../cli-plugin/cli";
-import { complete } from "../../cli-plugin/completion";
-import { resolveStore, storeMount } from "../../cli-plugin/profile";
-import { envFlags } from "../../cli-plugin/passthrough";
+import { parseInvocation } from "../../cli-plugin/docker-cli/invocation";
+import { classify } from "../../cli-plugin/services/test";
+import { TokenScanningRelay } from "../../cli-plugin/docker-cli/terminal";
+import { parseTar } from "../../cli-plugin/stores/tar";
+import { resolveCommand } from "../../cli-plugin/docker-cli/cli";
+import { complete } from "../../cli-plugin/docker-cli/completion";
+import { resolveStore, storeMount } from "../../cli-plugin/stores/profile";
+import { envFlags } from "../../cli-plugin/engine/passthrough";
 
 describe("argv as docker passes it", () => {
   it.each([

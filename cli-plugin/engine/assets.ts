@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import sea from "node:sea";
-import { UserError } from "../core/errors";
+import { UserError } from "../../core/errors";
 
 // What `docker claudeauth build` needs travels inside the plugin binary (SEA assets, see
 // scripts/build.mjs): the Dockerfiles and the gzipped entrypoint for each architecture. Run
@@ -23,7 +23,11 @@ function inSea(): boolean {
 }
 
 function checkoutRoot(): string {
-  return process.env.CLAUDEAUTH_CHECKOUT || path.resolve(__dirname, "..");
+  // The bundle sits in dist/, the source in cli-plugin/engine/: the checkout is where package.json is.
+  if (process.env.CLAUDEAUTH_CHECKOUT) return process.env.CLAUDEAUTH_CHECKOUT;
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
 }
 
 function readAsset(name: string): Buffer {

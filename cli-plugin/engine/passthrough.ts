@@ -1,8 +1,8 @@
-import { UserError } from "../core/errors";
-import { containsTokenShape } from "../core/redact";
+import { UserError } from "../../core/errors";
+import { containsTokenShape } from "../../core/redact";
 import type { Docker } from "./docker";
-import { PROFILE_LABEL, protectedPlaces, refuseStoreExposure, type StoreRef } from "./profile";
-import { UsageError } from "./spec";
+import { PROFILE_LABEL, protectedPlaces, refuseStoreExposure, type StoreRef } from "../stores/profile";
+import { UsageError } from "../docker-cli/spec";
 
 // Flags passed on to `docker run` as given (-e, -v, --mount, --cap-add), checked so that
 // no secret ends up on a command line (visible in `ps` and in `docker inspect`) and that no

@@ -8,7 +8,7 @@ import Parser from "yargs-parser/browser";
 // needs no import.meta: no locale files, no package.json lookup, no commandDir; we render
 // help ourselves (help.ts), so cliui is a stub.
 // @ts-expect-error: yargs ships no type declarations for its internals
-import { YargsFactory } from "../node_modules/yargs/build/lib/yargs-factory.js";
+import { YargsFactory } from "../../node_modules/yargs/build/lib/yargs-factory.js";
 
 function format(text: string, ...args: unknown[]): string {
   let i = 0;

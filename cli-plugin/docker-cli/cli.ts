@@ -1,8 +1,8 @@
-import { UserError, errorMessage } from "../core/errors";
-import { configureOutput, log, print } from "../core/output";
-import { COMMANDS, GROUPS } from "./commands";
+import { UserError, errorMessage } from "../../core/errors";
+import { configureOutput, log, print } from "../../core/output";
+import { COMMANDS, GROUPS } from "../commands";
 import { complete } from "./completion";
-import { Docker } from "./docker";
+import { Docker } from "../engine/docker";
 import { commandHelp, groupHelp, rootHelp } from "./help";
 import { parseInvocation, type Invocation } from "./invocation";
 import { parseCommandArgs } from "./parse";
@@ -77,7 +77,7 @@ async function dispatch(invocation: Invocation): Promise<number> {
   const args = invocation.args;
   if (invocation.kind === "help") return showHelp(args);
   if (args[0] === "help") return showHelp(args.slice(1));
-  if (args[0] === "--version" && args.length === 1) return (await import("./version")).version({ short: false, format: undefined });
+  if (args[0] === "--version" && args.length === 1) return (await import("../services/version")).version({ short: false, format: undefined });
   if (wantsHelp(args)) return showHelp(args);
 
   const resolved = resolveCommand(args);

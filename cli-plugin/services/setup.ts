@@ -1,17 +1,17 @@
 import crypto from "node:crypto";
-import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
-import { UserError } from "../core/errors";
-import { log, print } from "../core/output";
-import { analyze, suggest, type StoreStatus } from "./analyze";
-import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
+import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { UserError } from "../../core/errors";
+import { log, print } from "../../core/output";
+import { analyze, suggest, type StoreStatus } from "../stores/analyze";
+import { containerName, hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { buildImages } from "./build";
-import { imageExists, imageName } from "./images";
+import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "./profile";
-import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "./snapshot";
-import { renderStatus } from "./format";
-import { interactiveFlags, stdio, TokenScanningRelay } from "./terminal";
-import { envFlags, mountFlags, volumeProfile } from "./passthrough";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
+import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "../stores/snapshot";
+import { renderStatus } from "../stores/format";
+import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
+import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).

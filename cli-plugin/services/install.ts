@@ -2,10 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sea from "node:sea";
-import { UserError } from "../core/errors";
-import { log, print } from "../core/output";
+import { UserError } from "../../core/errors";
+import { log, print } from "../../core/output";
 import { pluginDirs } from "./doctor";
-import { VERSION } from "./metadata";
+import { VERSION } from "../docker-cli/metadata";
 
 // install: copy this binary to where docker finds plugins: $DOCKER_CONFIG/cli-plugins (or
 // --config DIR/cli-plugins), else ~/.docker/cli-plugins. Atomic (temp file + rename), so

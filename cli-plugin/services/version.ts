@@ -1,7 +1,7 @@
-import { print } from "../core/output";
-import { defaultClaudeCodeVersion } from "./assets";
-import { VERSION } from "./metadata";
-import { UsageError } from "./spec";
+import { print } from "../../core/output";
+import { defaultClaudeCodeVersion } from "../engine/assets";
+import { VERSION } from "../docker-cli/metadata";
+import { UsageError } from "../docker-cli/spec";
 
 // version, as buildx and compose print it: a line, --short, or --format json.
 export type VersionOptions = { short: boolean; format: string | undefined };

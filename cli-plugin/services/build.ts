@@ -2,12 +2,12 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { UserError } from "../core/errors";
-import { log } from "../core/output";
-import { ARCHITECTURES, DOCKERFILES, dockerfile, entrypointBinary, type Architecture } from "./assets";
-import type { Docker } from "./docker";
-import { imageRepository, type ImageKind } from "./images";
-import { VERSION } from "./metadata";
+import { UserError } from "../../core/errors";
+import { log } from "../../core/output";
+import { ARCHITECTURES, DOCKERFILES, dockerfile, entrypointBinary, type Architecture } from "../engine/assets";
+import type { Docker } from "../engine/docker";
+import { imageRepository, type ImageKind } from "../engine/images";
+import { VERSION } from "../docker-cli/metadata";
 
 // build: both images from the Dockerfiles and the entrypoint this binary carries, so an
 // installed plugin needs no checkout. The context is a temp dir holding the entrypoint and

@@ -1,11 +1,11 @@
-import { UserError } from "../core/errors";
-import { print } from "../core/output";
-import { analyze, type StoreStatus } from "./analyze";
-import type { Docker } from "./docker";
-import { renderStatus, statusJson } from "./format";
-import { hubRoot, listHostProfiles, resolveStore, type StoreSelection } from "./profile";
-import { readHostSnapshot, readSnapshot } from "./snapshot";
-import { UsageError } from "./spec";
+import { UserError } from "../../core/errors";
+import { print } from "../../core/output";
+import { analyze, type StoreStatus } from "../stores/analyze";
+import type { Docker } from "../engine/docker";
+import { renderStatus, statusJson } from "../stores/format";
+import { hubRoot, listHostProfiles, resolveStore, type StoreSelection } from "../stores/profile";
+import { readHostSnapshot, readSnapshot } from "../stores/snapshot";
+import { UsageError } from "../docker-cli/spec";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
 // monitor to call every minute), one throw-away container for a volume.

@@ -1,15 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
-import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
-import { UserError } from "../core/errors";
-import { suggest } from "./analyze";
-import { containerName, hardeningFlags, type Docker, type Hardening } from "./docker";
-import { productionStart, requireImage } from "./images";
-import { envFlags, mountFlags } from "./passthrough";
+import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { UserError } from "../../core/errors";
+import { suggest } from "../stores/analyze";
+import { containerName, hardeningFlags, type Docker, type Hardening } from "../engine/docker";
+import { productionStart, requireImage } from "../engine/images";
+import { envFlags, mountFlags } from "../engine/passthrough";
 import {
   bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, storeMount, type StoreRef, type StoreSelection,
-} from "./profile";
-import { interactiveFlags, stdio } from "./terminal";
+} from "../stores/profile";
+import { interactiveFlags, stdio } from "../docker-cli/terminal";
 
 // run: the production image with the store mounted where the entrypoint expects it, a
 // tmpfs for the per-run working copy, the workspace at /workspace, the host user's ids

@@ -2,16 +2,16 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
-import { formatDuration, formatRelative } from "../core/duration";
-import { print } from "../core/output";
-import { analyze, quote, suggest } from "./analyze";
-import type { Docker } from "./docker";
-import { imageExists, imageName } from "./images";
-import { METADATA, VERSION } from "./metadata";
-import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "./profile";
-import { readSnapshot } from "./snapshot";
-import { stateWord } from "./format";
+import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { formatDuration, formatRelative } from "../../core/duration";
+import { print } from "../../core/output";
+import { analyze, quote, suggest } from "../stores/analyze";
+import type { Docker } from "../engine/docker";
+import { imageExists, imageName } from "../engine/images";
+import { METADATA, VERSION } from "../docker-cli/metadata";
+import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { readSnapshot } from "../stores/snapshot";
+import { stateWord } from "../stores/format";
 
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in
 // order, each finding with the command that fixes it. Covers the seed's troubleshooting

@@ -1,8 +1,8 @@
 import os from "node:os";
 import type { execa as Execa } from "execa";
-import { UserError } from "../core/errors";
-import { redact } from "../core/redact";
-import { track } from "./signals";
+import { UserError } from "../../core/errors";
+import { redact } from "../../core/redact";
+import { track } from "../docker-cli/signals";
 
 // The one module that runs Docker. Every call goes to the docker CLI that started us
 // ($DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND, else `docker` on PATH) with Docker's global

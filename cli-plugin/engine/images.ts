@@ -1,6 +1,6 @@
-import { UserError } from "../core/errors";
+import { UserError } from "../../core/errors";
 import type { Docker } from "./docker";
-import { VERSION } from "./metadata";
+import { VERSION } from "../docker-cli/metadata";
 
 // The images, tagged with the plugin's version so that plugin and entrypoint match: setup,
 // production (run), and the FROM-scratch entrypoint image that users copy into their own.

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { UserError } from "../core/errors";
-import { isWithin } from "../core/layout";
+import { UserError } from "../../core/errors";
+import { isWithin } from "../../core/layout";
 
 // Where a profile's store lives: a host directory (--store DIR, else
 // $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--volume

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import { redact } from "../core/redact";
+import { redact } from "../../core/redact";
 
 // What our stdin/stdout are, which decides -t / -i for `docker run`, and a relay that
 // passes a container's output on with anything token-shaped blanked out.

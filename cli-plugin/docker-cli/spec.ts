@@ -1,7 +1,7 @@
-import { UserError } from "../core/errors";
-import type { Docker, Hardening } from "./docker";
+import { UserError } from "../../core/errors";
+import type { Docker, Hardening } from "../engine/docker";
 import type { Invocation } from "./invocation";
-import type { StoreSelection } from "./profile";
+import type { StoreSelection } from "../stores/profile";
 
 // A command, declared once: yargs parses from it, help and completion render from it.
 

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
-import { readRegularFile, UnsafeFileError } from "../core/safe-fs";
-import { errorMessage, UserError } from "../core/errors";
-import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "./docker";
-import { imageExists, imageName, requireImage } from "./images";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../../core/layout";
+import { readRegularFile, UnsafeFileError } from "../../core/safe-fs";
+import { errorMessage, UserError } from "../../core/errors";
+import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
+import { imageExists, imageName, requireImage } from "../engine/images";
 import { describeStore, storeMount, type StoreRef } from "./profile";
 import { parseTar } from "./tar";
 

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "../core/layout";
-import { parseClaudeJson, parseCredentials, summarize } from "../core/credentials";
-import { formatDuration, formatRelative } from "../core/duration";
-import { registerSecret } from "../core/redact";
-import { LONG_LIVED_TOKEN_SHAPE } from "../core/long-lived-token";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
+import { parseClaudeJson, parseCredentials, summarize } from "../../core/credentials";
+import { formatDuration, formatRelative } from "../../core/duration";
+import { registerSecret } from "../../core/redact";
+import { LONG_LIVED_TOKEN_SHAPE } from "../../core/long-lived-token";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
 import { generationDir, type Entry, type Snapshot } from "./snapshot";
 

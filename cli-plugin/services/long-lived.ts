@@ -1,11 +1,11 @@
-import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
-import { Store } from "../core/store";
-import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../core/long-lived-token";
-import { UserError } from "../core/errors";
-import { log } from "../core/output";
-import { hardeningFlags, type Docker, type Hardening } from "./docker";
-import { requireImage } from "./images";
-import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "./profile";
+import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { Store } from "../../core/store";
+import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../../core/long-lived-token";
+import { UserError } from "../../core/errors";
+import { log } from "../../core/output";
+import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
+import { requireImage } from "../engine/images";
+import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "../stores/profile";
 
 // Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
 // (0600); the entrypoint hands it to the workload as CLAUDE_CODE_OAUTH_TOKEN from inside

@@ -1,4 +1,4 @@
-import { formatRelative } from "../core/duration";
+import { formatRelative } from "../../core/duration";
 import type { Finding, StoreStatus } from "./analyze";
 
 // Text renderings shared by status, setup, refresh and profile ls.

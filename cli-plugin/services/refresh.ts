@@ -1,15 +1,15 @@
-import { UserError } from "../core/errors";
-import { formatDuration, parseDuration } from "../core/duration";
-import { log, print } from "../core/output";
-import { redact } from "../core/redact";
-import { analyze, suggest } from "./analyze";
-import { containerName, type Docker, type Hardening } from "./docker";
-import { renderFinding, when } from "./format";
-import { requireImage } from "./images";
-import { envFlags, mountFlags } from "./passthrough";
-import { resolveStore, type StoreSelection } from "./profile";
+import { UserError } from "../../core/errors";
+import { formatDuration, parseDuration } from "../../core/duration";
+import { log, print } from "../../core/output";
+import { redact } from "../../core/redact";
+import { analyze, suggest } from "../stores/analyze";
+import { containerName, type Docker, type Hardening } from "../engine/docker";
+import { renderFinding, when } from "../stores/format";
+import { requireImage } from "../engine/images";
+import { envFlags, mountFlags } from "../engine/passthrough";
+import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
-import { readHostSnapshot, readSnapshot } from "./snapshot";
+import { readHostSnapshot, readSnapshot } from "../stores/snapshot";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
 // refresh token under the store lock (single-flight with any run in progress) and commits

@@ -1,12 +1,12 @@
-import { UserError } from "../core/errors";
-import { print } from "../core/output";
-import { redact } from "../core/redact";
-import { formatDuration } from "../core/duration";
-import { suggest } from "./analyze";
-import { containerName, firstLine, type Docker, type Hardening } from "./docker";
-import { requireImage } from "./images";
-import { envFlags, mountFlags } from "./passthrough";
-import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "./profile";
+import { UserError } from "../../core/errors";
+import { print } from "../../core/output";
+import { redact } from "../../core/redact";
+import { formatDuration } from "../../core/duration";
+import { suggest } from "../stores/analyze";
+import { containerName, firstLine, type Docker, type Hardening } from "../engine/docker";
+import { requireImage } from "../engine/images";
+import { envFlags, mountFlags } from "../engine/passthrough";
+import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 
 // test: one real request, the cheapest there is, from a production container: does the

@@ -1,5 +1,5 @@
-import { COMMANDS, GROUPS } from "./commands";
-import { listHostProfiles } from "./profile";
+import { COMMANDS, GROUPS } from "../commands";
+import { listHostProfiles } from "../stores/profile";
 import { LEADING_OPTIONS, type CommandSpec, type OptionSpec } from "./spec";
 
 // Shell completion through Docker's own: `docker __complete claudeauth WORDS... PARTIAL`

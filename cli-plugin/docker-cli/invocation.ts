@@ -1,4 +1,4 @@
-import { UserError } from "../core/errors";
+import { UserError } from "../../core/errors";
 
 // How we were started. By docker: argv is `[docker global flags...] claudeauth ARGS`, or
 // `help claudeauth` (docker help claudeauth), or `__complete claudeauth ARGS... WORD`

@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
-import { UserError, errorMessage } from "../core/errors";
-import { log, print } from "../core/output";
-import { formatRelative } from "../core/duration";
-import { analyze, quote } from "./analyze";
-import type { Docker } from "./docker";
-import { stateWord } from "./format";
-import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "./profile";
-import { readHostSnapshot } from "./snapshot";
+import { UserError, errorMessage } from "../../core/errors";
+import { log, print } from "../../core/output";
+import { formatRelative } from "../../core/duration";
+import { analyze, quote } from "../stores/analyze";
+import type { Docker } from "../engine/docker";
+import { stateWord } from "../stores/format";
+import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "../stores/profile";
+import { readHostSnapshot } from "../stores/snapshot";
 
 // profile ls / profile rm: the stores under the hub directory, and the Docker volumes the
 // plugin created (labelled with their profile).
