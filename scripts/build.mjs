@@ -6,7 +6,7 @@
 //   dist/claudeauth-entrypoint, dist/docker-claudeauth                     linux-x64
 //   dist/claudeauth-entrypoint-linux-arm64, dist/docker-claudeauth-linux-arm64   linux-arm64
 // Where each Node comes from: scripts/node-binary.mjs.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -88,7 +88,11 @@ async function singleExecutable(name, target, main, { assets = {}, snapshot = fa
     execArgvExtension: "none", // a user's NODE_OPTIONS must not reach our binaries
     assets,
   }));
-  execFileSync(node22, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+  // Node warns that SEA is experimental while it takes the snapshot; other output is news.
+  const made = spawnSync(node22, ["--experimental-sea-config", config], { encoding: "utf8" });
+  const news = made.stderr.split("\n").filter((line) => line && !/ExperimentalWarning: Single executable|--trace-warnings/.test(line));
+  if (made.status !== 0 || news.length) console.error(news.join("\n"));
+  if (made.status !== 0) throw new Error(`node --experimental-sea-config ${config} failed`);
   const out = path.join(dist, `${name}${target.suffix}`);
   fs.rmSync(out, { force: true });
   fs.copyFileSync(strippedNodeCopy(target), out);
@@ -115,13 +119,18 @@ for (const file of fs.readdirSync(path.join(root, "docker"))) {
 }
 for (const target of TARGETS) await singleExecutable("docker-claudeauth", target, pluginMain, { assets });
 
-// The npm package for hosts without a single executable (macOS, Windows): the same plugin
-// bundle run on the host's Node, with the files `build` reads beside it (assets.ts looks for
-// them next to the bundle's parent directory). `npm pack dist/npm` makes the tarball.
+// The npm package for hosts without a single executable of ours (macOS, Windows): the same
+// plugin bundle run on the host's Node, with the files `build` reads beside it (assets.ts looks
+// for them next to the bundle's parent directory). `npm pack dist/npm` makes the tarball.
 const npmDir = path.join(dist, "npm");
 fs.rmSync(npmDir, { recursive: true, force: true });
 fs.mkdirSync(path.join(npmDir, "lib"), { recursive: true });
 fs.writeFileSync(path.join(npmDir, "lib/docker-claudeauth.cjs"), `#!/usr/bin/env node\n${fs.readFileSync(pluginMain, "utf8")}`, { mode: 0o755 });
+// postject's API (one self-contained file, MIT, its licence beside it) travels in the package:
+// `install` on Windows makes docker-claudeauth.exe with it (cli-plugin/services/single-executable.ts),
+// offline, with no dependency to resolve.
+fs.mkdirSync(path.join(npmDir, "lib/postject"));
+for (const file of ["dist/api.js", "LICENSE"]) fs.copyFileSync(path.join(root, "node_modules/postject", file), path.join(npmDir, "lib/postject", path.basename(file)));
 for (const [name, file] of Object.entries(assets)) {
   const target = path.join(npmDir, name.endsWith(".gz") ? "dist/.sea" : "docker", name);
   fs.mkdirSync(path.dirname(target), { recursive: true });
