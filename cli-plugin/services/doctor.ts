@@ -75,6 +75,9 @@ function render(checks: Check[]): string {
   return lines.join("\n");
 }
 
+/** The plugin's file name: Docker on Windows looks for docker-NAME.exe only (cli-plugins/manager). */
+export const PLUGIN_FILE = process.platform === "win32" ? "docker-claudeauth.exe" : "docker-claudeauth";
+
 // Docker's plugin search order (cli-plugins/manager): config's cliPluginsExtraDirs, the
 // config dir's cli-plugins, then the system directories.
 export function pluginDirs(configDir: string | undefined): string[] {
@@ -86,6 +89,7 @@ export function pluginDirs(configDir: string | undefined): string[] {
   } catch {
     // no config.json: no extra dirs
   }
+  if (process.platform === "win32") return [...extra, path.join(config, "cli-plugins"), path.join(process.env.ProgramFiles ?? "C:\\Program Files", "Docker", "cli-plugins")];
   return [
     ...extra,
     path.join(config, "cli-plugins"),
@@ -106,7 +110,7 @@ function realpath(file: string): string {
 
 function pluginCheck(configDir: string | undefined): Check {
   const dirs = pluginDirs(configDir);
-  const found = dirs.map((dir) => path.join(dir, "docker-claudeauth")).find((file) => {
+  const found = dirs.map((dir) => path.join(dir, PLUGIN_FILE)).find((file) => {
     try {
       fs.accessSync(file, fs.constants.X_OK);
       return true;

@@ -4,7 +4,7 @@ import path from "node:path";
 import sea from "node:sea";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
-import { pluginDirs } from "./doctor";
+import { PLUGIN_FILE, pluginDirs } from "./doctor";
 import { VERSION } from "../docker-cli/metadata";
 import { makeSingleExecutable } from "./single-executable";
 
@@ -28,11 +28,10 @@ export async function install(options: InstallOptions): Promise<number> {
   if (options.singleExecutable && !fromPackage) throw new UserError("--single-executable is for the npm package; this binary is one already: drop the option");
   // Docker on Windows runs only docker-claudeauth.exe: there the package makes a single
   // executable from this Node (services/single-executable.ts) instead of a launcher script.
-  const windows = process.platform === "win32";
-  const makeExecutable = fromPackage && (options.singleExecutable || windows);
+  const makeExecutable = fromPackage && (options.singleExecutable || process.platform === "win32");
   const configDir = options.configDir || process.env.DOCKER_CONFIG || path.join(os.homedir(), ".docker");
   const dir = options.dir ? path.resolve(options.dir) : path.join(configDir, "cli-plugins");
-  const target = path.join(dir, windows ? "docker-claudeauth.exe" : "docker-claudeauth");
+  const target = path.join(dir, PLUGIN_FILE);
   const source = fs.realpathSync(process.execPath);
   try {
     if (!makeExecutable && fs.realpathSync(target) === source) {
@@ -56,7 +55,7 @@ export async function install(options: InstallOptions): Promise<number> {
     throw new UserError(`cannot install into ${dir}: ${(error as Error).message}`);
   }
   print(`installed docker-claudeauth ${VERSION} to ${target}\ntry: docker claudeauth version`);
-  const first = pluginDirs(options.configDir).map((d) => path.join(d, path.basename(target))).find((file) => fs.existsSync(file));
+  const first = pluginDirs(options.configDir).map((d) => path.join(d, PLUGIN_FILE)).find((file) => fs.existsSync(file));
   if (first && path.resolve(first) !== path.resolve(target)) log.warn(`docker finds ${first} first (cliPluginsExtraDirs in config.json): remove it or install there with --dir`);
   return 0;
 }
