@@ -40,10 +40,18 @@ const STORE_FIXES: Record<string, string> = {
   EPERM: "check its owner and permissions",
 };
 
+/** An entry of a store directory as `ls -l` would show it (no contents). */
+export type FileEntry = { path: string; type: "file" | "dir" | "symlink" | "other"; mode: number; uid: number; gid: number; size: number };
+
+/** What a store directory holds: its own entries (root, captures/, the current capture two levels down) and what could not be read. */
+export type DirListing = { exists: boolean; entries: FileEntry[]; unreadable: { path: string; problem: string }[] };
+
 export class DirStore implements Store {
+  /** `quiet`: readers do not warn about a fallback on stderr (a report says it instead). */
   constructor(
     readonly root: string,
     readonly owner?: Owner,
+    private readonly options: { quiet?: boolean } = {},
   ) {}
 
   get location(): string {
@@ -127,7 +135,7 @@ export class DirStore implements Store {
         try {
           const capture = readCapture(path.join(this.capturesDir, generationName(generation)), generation, { lenient: true });
           if ((this.currentGeneration() ?? generation) - generation < KEEP_GENERATIONS || attempt >= 5) {
-            warnOnce(this.root, capture, skipped);
+            if (!this.options.quiet) warnOnce(this.root, capture, skipped);
             return { ...capture, skipped };
           }
           continue retry;
@@ -158,6 +166,45 @@ export class DirStore implements Store {
   private readFailure(error: unknown): UserError {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     return new UserError(`cannot read the store at ${this.root}: ${errorMessage(error)}; ${STORE_FIXES[code] ?? "check that it is mounted and readable"}`);
+  }
+
+  /** The store's own entries with kinds, modes and owners, for status and doctor; never a file's contents. */
+  list(): DirListing {
+    const listing: DirListing = { exists: false, entries: [], unreadable: [] };
+    const add = (relative: string): FileEntry | null => {
+      try {
+        const stat = fs.lstatSync(path.join(this.root, relative));
+        const type = stat.isFile() ? "file" : stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "symlink" : "other";
+        const entry: FileEntry = { path: relative, type, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, size: stat.size };
+        listing.entries.push(entry);
+        return entry;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") listing.unreadable.push({ path: relative, problem: describeError(error) });
+        return null;
+      }
+    };
+    const names = (relative: string): string[] => {
+      try {
+        return fs.readdirSync(path.join(this.root, relative)).sort();
+      } catch (error) {
+        listing.unreadable.push({ path: relative, problem: describeError(error) });
+        return [];
+      }
+    };
+    const root = add(".");
+    listing.exists = root !== null;
+    if (root?.type !== "dir") return listing;
+    const top = names(".");
+    for (const name of top) add(name);
+    if (!top.includes(CAPTURES) || lstatOrNull(this.capturesDir)?.isDirectory() !== true) return listing;
+    const captures = names(CAPTURES);
+    for (const name of captures) add(`${CAPTURES}/${name}`);
+    const newest = captures.filter((name) => GENERATION_NAME.test(name)).sort().pop();
+    if (newest === undefined) return listing;
+    for (const name of names(`${CAPTURES}/${newest}`)) {
+      if (add(`${CAPTURES}/${newest}/${name}`)?.type === "dir") for (const child of names(`${CAPTURES}/${newest}/${name}`)) add(`${CAPTURES}/${newest}/${name}/${child}`);
+    }
+    return listing;
   }
 
   /** The operations of a lock holder; every one that changes the store first checks the lock is still ours. */
@@ -272,6 +319,11 @@ export class DirStore implements Store {
       fs.rmSync(path.join(this.capturesDir, name), { recursive: true, force: true });
     }
   }
+}
+
+function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "EACCES" || code === "EPERM" ? "permission denied" : errorMessage(error);
 }
 
 /** Says once per process which newer captures a reader skipped, and which files it ignored. */

@@ -9,6 +9,7 @@ import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
 import { openStore } from "./open-store";
 import { notLoggedIn } from "./run";
+import { reportStore } from "../core/store-report";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -17,7 +18,14 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
+  inspect: inspectMode,
 };
+
+/** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
+async function inspectMode(options: Options): Promise<number> {
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  return 0;
+}
 
 async function refreshMode(options: Options): Promise<number> {
   const store = openStore(options.store, options.owner);

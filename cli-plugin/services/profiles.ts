@@ -7,8 +7,8 @@ import { formatRelative } from "../../core/duration";
 import { analyze, quote } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { stateWord } from "../stores/format";
-import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "../stores/profile";
-import { readHostSnapshot } from "../stores/snapshot";
+import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName, type StoreRef } from "../stores/profile";
+import { readHostReport } from "../stores/report";
 
 // profile ls / profile rm: the stores under the hub directory, and the Docker volumes the
 // plugin created (labelled with their profile).
@@ -18,12 +18,14 @@ export type ProfileListOptions = { json: boolean; quiet: boolean };
 type Row = { profile: string; store: string; kind: "dir" | "volume"; mode: string | null; status: string; healthy: boolean | null; expires: string | null };
 
 export async function listProfiles(options: ProfileListOptions, docker: Docker): Promise<number> {
-  const rows: Row[] = listHostProfiles().map((profile) => {
-    const ref = resolveStore({ profile });
-    const status = analyze(readHostSnapshot(ref as typeof ref & { kind: "dir" }));
-    const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
-    return { profile, store: ref.kind === "dir" ? ref.path : "", kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
-  });
+  const rows: Row[] = await Promise.all(
+    listHostProfiles().map(async (profile) => {
+      const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
+      const status = analyze(ref, await readHostReport(ref));
+      const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
+      return { profile, store: ref.path, kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
+    }),
+  );
   const volumes = await docker.capture(["volume", "ls", "--filter", `label=${PROFILE_LABEL}`, "--format", `{{.Name}}\t{{.Label "${PROFILE_LABEL}"}}`]);
   if (volumes.code === 0) {
     for (const line of volumes.stdout.split("\n").filter(Boolean)) {
