@@ -10,6 +10,7 @@ import { ensureFresh } from "./refresh";
 import { openStore } from "./open-store";
 import { notLoggedIn } from "./run";
 import { reportStore } from "../core/store-report";
+import { importMode, logoutMode } from "./login";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -19,6 +20,8 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   health: healthMode,
   refresh: refreshMode,
   inspect: inspectMode,
+  import: importMode,
+  logout: logoutMode,
 };
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */

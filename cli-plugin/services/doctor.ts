@@ -10,7 +10,7 @@ import type { Docker } from "../engine/docker";
 import { imageExists, imageName } from "../engine/images";
 import { METADATA, VERSION } from "../docker-cli/metadata";
 import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
-import { readReport } from "../stores/report";
+import { readReport } from "../stores/backends";
 import { stateWord } from "../stores/format";
 
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in

@@ -9,7 +9,7 @@ import { requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
-import { readHostReport, readReport } from "../stores/report";
+import { readReport } from "../stores/backends";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
 // refresh token under the store lock (single-flight with any run in progress) and commits
@@ -39,7 +39,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
 
   let beforeGeneration: number | null = null;
   if (ref.kind === "dir") {
-    const before = analyze(ref, await readHostReport(ref));
+    const before = analyze(ref, await readReport(ref, docker));
     if (before.mode === "long-lived") {
       print(`profile ${ref.profile} uses a long-lived token: nothing to refresh`);
       return 0;

@@ -7,7 +7,8 @@ import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
-import { readReport, readVolumeReport } from "../stores/report";
+import { openBackend, readReport } from "../stores/backends";
+import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
 import type { StoreReport } from "../../core/store-report";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
@@ -24,6 +25,9 @@ export type SetupOptions = {
   network: string | undefined;
   longLived: boolean;
   tokenStdin: boolean;
+  /** An existing login to import (a ~/.claude dir, a copy of it, a credentials file, "-" for stdin), and whether to blank its refresh token after. */
+  from: string | undefined;
+  move: boolean;
   image: string | undefined;
   caCert: string | undefined;
   env: string[];
@@ -35,6 +39,8 @@ export type SetupOptions = {
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
+  if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
+  if (options.move) throw new UserError("--move goes with --from PATH: it blanks the source's refresh token after the import", 125);
 
   const io = stdio();
   const interactive = io.stdinTty && io.stdoutTty;
@@ -150,6 +156,30 @@ async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardenin
   return status.healthy ? 0 : 1;
 }
 
+/**
+ * Imports an existing login, by compare-and-swap against the capture seen first. The source
+ * and the store then hold one token family: whichever refreshes first spends the refresh
+ * token the other holds, so --move blanks the source's (after the commit, never before).
+ */
+async function setupFrom(ref: StoreRef, from: string, move: boolean, docker: Docker): Promise<number> {
+  const source = await readLoginSource(from, readStdin);
+  if (move && !source.credentialsFile) throw new UserError("--move needs a file to blank the refresh token in: stdin has none (log out of the source yourself)", 125);
+  await prepareStore(ref, docker);
+  const backend = openBackend(ref, docker);
+  const before = await backend.report();
+  const generation = await backend.importLogin(source.files, "import", before.current?.generation ?? null);
+  log.info(`imported the login from ${source.what} into ${describeStore(ref)} (capture ${generation})`);
+  if (move) {
+    blankSourceRefreshToken(source);
+    log.info(`blanked the refresh token in ${source.credentialsFile}: only the store can renew this login now`);
+  } else {
+    log.warn(`${source.what} and the store now share one token family: whichever refreshes first makes the other's refresh token useless; use --move to blank the source's, or log in afresh with "${suggest("setup", ref)}"`);
+  }
+  const status = analyze(ref, await backend.report());
+  print(renderStatus(status, { files: false }));
+  return status.healthy ? 0 : 1;
+}
+
 function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -175,7 +205,7 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
   }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
   if (inspect.code === 0) {
-    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(ref, await readVolumeReport(ref, docker));
+    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(ref, await readReport(ref, docker));
     return;
   }
   if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);

@@ -4,7 +4,7 @@ import { analyze, type StoreStatus } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { renderStatus, statusJson } from "../stores/format";
 import { hubRoot, listHostProfiles, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
-import { readHostReport, readReport } from "../stores/report";
+import { readReport } from "../stores/backends";
 import { UsageError } from "../docker-cli/spec";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
@@ -23,7 +23,7 @@ export async function status(options: StatusOptions, docker: Docker): Promise<nu
     statuses = await Promise.all(
       profiles.map(async (profile) => {
         const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
-        return analyze(ref, await readHostReport(ref));
+        return analyze(ref, await readReport(ref, docker));
       }),
     );
   } else {
