@@ -21,7 +21,3 @@ export function parseStoreAddress(text: string): StoreAddress {
   return { kind: "dir", path: path.resolve(text) };
 }
 
-/** The address as a user writes it. */
-export function formatStoreAddress(address: StoreAddress): string {
-  return address.path;
-}

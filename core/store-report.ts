@@ -46,8 +46,13 @@ export type StoreReport = {
 /** Entries at the top of a ~/.claude directory that a store never has. */
 const CLAUDE_DIR_MARKS = [CREDENTIALS_FILE, "settings.json", "projects"];
 
+/** The report of a store that does not exist. */
+export function emptyReport(location: string): StoreReport {
+  return { schema: 1, location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null };
+}
+
 export async function reportStore(store: Store): Promise<StoreReport> {
-  const report: StoreReport = { schema: 1, location: store.location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null };
+  const report = emptyReport(store.location);
   if (store instanceof DirStore) {
     const listing = store.list();
     Object.assign(report, { exists: listing.exists, files: listing.entries, unreadable: listing.unreadable });

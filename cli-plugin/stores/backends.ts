@@ -1,5 +1,5 @@
 import { DirStore } from "../../core/store-dir";
-import { reportStore, type StoreReport } from "../../core/store-report";
+import { emptyReport, reportStore, type StoreReport } from "../../core/store-report";
 import { importLogin, importRequest, logout, type LoginFiles } from "../../core/store-login";
 import { UserError } from "../../core/errors";
 import { log } from "../../core/output";
@@ -80,11 +80,10 @@ function dirBackend(ref: StoreRef & { kind: "dir" }): StoreBackend {
 }
 
 function volumeBackend(ref: StoreRef & { kind: "volume" }, docker: Docker): StoreBackend {
-  const missing = (): StoreReport => ({ schema: 1, location: describeStore(ref), exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null });
   return {
     ref,
     report: async () => {
-      if (!(await volumeExists(ref, docker))) return missing();
+      if (!(await volumeExists(ref, docker))) return emptyReport(describeStore(ref));
       return { ...(await entrypointJson<StoreReport>(ref, docker, "inspect", { readonly: true })), location: describeStore(ref) };
     },
     importLogin: async (files, source, expectedGeneration) => {
