@@ -52,11 +52,14 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
   if (options.profiles.length === 0 && options.volumes.length === 0) throw new UserError("name a profile to remove (or --volume NAME)", 125);
   type Target = { what: string; profile: string | null; dir: string | null; backend: StoreBackend };
   const targets: Target[] = [];
+  const unsearched: string[] = [];
   for (const name of options.profiles) {
-    const stores = await storesOfProfile(validateProfileName(name), docker);
+    const found = await storesOfProfile(validateProfileName(name), docker);
+    const stores = found.stores;
+    unsearched.push(...found.unsearched);
     if (stores.length === 0) {
       const ref = resolveStore({ profile: name });
-      throw new UserError(`no such profile: ${name} (${describeStore(ref)} does not exist and no volume is labelled with it)`);
+      throw new UserError(`no such profile: ${name} (${describeStore(ref)} does not exist${found.unsearched.length ? `; ${found.unsearched.join("; ")}` : " and no volume is labelled with it"})`);
     }
     for (const backend of stores) {
       const dir = backend.ref.kind === "dir" ? backend.ref.path : null;
@@ -95,6 +98,7 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
     }
     print(`removed ${target.what}`);
   }
+  for (const note of unsearched) log.warn(note);
   print(`The removed logins' tokens stay valid at Anthropic until they expire: to revoke them now, ${REVOKE_WHERE}.`);
   return 0;
 }

@@ -2,7 +2,6 @@ import { DirStore } from "../../core/store-dir";
 import { emptyReport, reportStore, type StoreReport } from "../../core/store-report";
 import { importLogin, importRequest, logout, type LoginFiles } from "../../core/store-login";
 import { UserError } from "../../core/errors";
-import { log } from "../../core/output";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
 import { imageExists, imageName, OWN_IMAGE_ENTRYPOINT, requireImage } from "../engine/images";
@@ -42,7 +41,7 @@ export function readReport(ref: StoreRef, docker: Docker): Promise<StoreReport> 
   return openBackend(ref, docker).report();
 }
 
-/** Finds the stores of a profile beyond the one its options select (profile rm, logout --all-stores). */
+/** Finds stores of a profile; a UserError says where it could not look. */
 type Finder = (profile: string, docker: Docker) => Promise<StoreBackend[]>;
 
 export const PROFILE_STORE_FINDERS: Finder[] = [
@@ -52,16 +51,24 @@ export const PROFILE_STORE_FINDERS: Finder[] = [
   },
   async (profile, docker) => {
     const listed = await docker.capture(["volume", "ls", "--quiet", "--filter", `label=${PROFILE_LABEL}=${profile}`]);
-    if (listed.code !== 0) {
-      log.warn(`volumes of profile ${profile} not looked for: ${docker.failure("docker volume ls", listed).message}`);
-      return [];
-    }
+    if (listed.code !== 0) throw new UserError(`volumes of profile ${profile} were not looked for: ${docker.failure("docker volume ls", listed).message}`);
     return listed.stdout.split("\n").map((l) => l.trim()).filter(Boolean).map((volume) => volumeBackend({ kind: "volume", profile, volume }, docker));
   },
 ];
 
-export async function storesOfProfile(profile: string, docker: Docker): Promise<StoreBackend[]> {
-  return (await Promise.all(PROFILE_STORE_FINDERS.map((find) => find(profile, docker)))).flat();
+/** Every store of a profile (profile rm), and where no finder could look (an engine out of reach). */
+export async function storesOfProfile(profile: string, docker: Docker): Promise<{ stores: StoreBackend[]; unsearched: string[] }> {
+  const unsearched: string[] = [];
+  const found = await Promise.all(
+    PROFILE_STORE_FINDERS.map((find) =>
+      find(profile, docker).catch((error: unknown) => {
+        if (!(error instanceof UserError)) throw error;
+        unsearched.push(error.message);
+        return [];
+      }),
+    ),
+  );
+  return { stores: found.flat(), unsearched };
 }
 
 function dirBackend(ref: StoreRef & { kind: "dir" }): StoreBackend {

@@ -76,7 +76,7 @@ describe("test verdicts", () => {
     [result({ is_error: true, api_error_status: 401, result: "Invalid bearer token" }), "", 1, "token-rejected"],
     [result({ is_error: true, api_error_status: null, result: "Not logged in · Please run /login" }), "", 1, "not-logged-in"],
     [result({ is_error: true, api_error_status: null, result: "API Error: Unable to connect to API (ConnectionRefused)" }), "", 1, "network"],
-    ["", 'claudeauth: error: not logged in: the store at /var/lib/claudeauth/store holds no capture; run "docker claudeauth setup" first', 1, "not-logged-in"],
+    ["", 'claudeauth: error: not logged in: the store at /var/lib/claudeauth/store holds no login; run "docker claudeauth setup" first', 1, "not-logged-in"],
     ["", "claudeauth: error: the token endpoint rejected the store's refresh token (invalid_grant): log in again", 1, "token-rejected"],
     ["", "docker: Error response from daemon: network foo not found.", 125, "error"],
     [result({ is_error: true, result: "something odd" }), "", 1, "error"],

@@ -263,7 +263,7 @@ describe.runIf(canRunEntrypointTests())("run mode: exit codes and errors", () =>
     new DirStore(w.store, STORE_OWNER).ensure();
     const result = checked(await runEntrypoint(runArgs(w, ["true"]), { env: w.env }));
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`claudeauth: error: not logged in: the store at ${w.store} holds no capture; run "docker claudeauth setup" first\n`);
+    expect(result.stderr).toBe(`claudeauth: error: not logged in: the store at ${w.store} holds no login; run "docker claudeauth setup" first\n`);
   });
 
   it("an unknown runtime user: one line naming the fix, exit 1", async () => {
