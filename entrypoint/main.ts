@@ -8,7 +8,10 @@ import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
+import { notLoggedIn } from "./run";
+import { reportStore } from "../core/store-report";
+import { importMode, logoutMode } from "./login";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -17,12 +20,21 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
+  inspect: inspectMode,
+  import: importMode,
+  logout: logoutMode,
 };
+
+/** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
+async function inspectMode(options: Options): Promise<number> {
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  return 0;
+}
 
 async function refreshMode(options: Options): Promise<number> {
   const store = openStore(options.store, options.owner);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
-  if (!capture) throw new UserError(`not logged in: the store at ${options.store} holds no capture; run "docker claudeauth setup" first`);
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
   print(expiresAt ? `access token valid, expires ${formatRelative(expiresAt - Date.now())} (capture ${capture.generation})` : "long-lived token: nothing to refresh");
   return 0;

@@ -10,7 +10,7 @@ import type { Docker } from "../engine/docker";
 import { imageExists, imageName } from "../engine/images";
 import { METADATA, VERSION } from "../docker-cli/metadata";
 import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
-import { readSnapshot } from "../stores/snapshot";
+import { readReport } from "../stores/backends";
 import { stateWord } from "../stores/format";
 
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in
@@ -249,7 +249,7 @@ function legacyHubCheck(ref: StoreRef): Check[] {
 async function storeChecks(ref: StoreRef, docker: Docker): Promise<Check[]> {
   let status;
   try {
-    status = analyze(await readSnapshot(ref, docker));
+    status = analyze(ref, await readReport(ref, docker));
   } catch (error) {
     return [{ name: "store", level: "fail", message: `cannot read ${describeStore(ref)}: ${(error as Error).message}`, fix: suggest("status", ref) }];
   }
