@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, generationName } from "./layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, REJECTED_FILE, generationName } from "./layout";
 import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFile, type Parsed } from "./credentials";
 import { fsyncDirectory, lstatOrNull, makePrivateDir, readRegularFile, replaceFileAtomically, UnsafeFileError, writeNewFile, type Owner } from "./safe-fs";
 import { assertLockHeld, withLock, type LockOptions } from "./lock";
@@ -27,7 +27,7 @@ const LOCK = ".lock";
 const TEMP_PREFIX = ".tmp-";
 const KEEP_GENERATIONS = 3;
 const RESCUE = "rescue.json";
-const REJECTED = "rejected";
+const REJECTED = REJECTED_FILE;
 const KEEP_REJECTED = 16;
 const RESCUE_RESERVE = ".rescue.reserve";
 /** Room claimed for a rescue before a refresh token is spent: far more than any credentials file. */

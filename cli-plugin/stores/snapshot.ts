@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../../core/layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, REJECTED_FILE } from "../../core/layout";
 import { readRegularFile, UnsafeFileError } from "../../core/safe-fs";
 import { errorMessage, UserError } from "../../core/errors";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
@@ -33,6 +33,9 @@ export type Snapshot = {
 /** Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style dir). */
 export const AUTH_FILES = [CREDENTIALS_FILE, CLAUDE_JSON_FILE, LONG_LIVED_TOKEN_FILE, CAPTURE_META_FILE];
 
+/** At the root: the auth files (a ~/.claude-style dir) and the rejected refresh tokens' digests. */
+const ROOT_FILES = [...AUTH_FILES, REJECTED_FILE];
+
 export function generationDir(generation: number): string {
   return `captures/${String(generation).padStart(8, "0")}`;
 }
@@ -52,7 +55,7 @@ export function readHostSnapshot(ref: StoreRef & { kind: "dir" }): Snapshot {
   const top = listDir(root, ".", snapshot);
   for (const name of top) {
     const entry = lstatEntry(path.join(root, name), name, snapshot);
-    if (entry && entry.type === "file" && AUTH_FILES.includes(name)) readText(path.join(root, name), name, snapshot);
+    if (entry && entry.type === "file" && ROOT_FILES.includes(name)) readText(path.join(root, name), name, snapshot);
   }
   if (!top.includes("captures")) return snapshot;
   const capturesDir = path.join(root, "captures");
@@ -159,7 +162,7 @@ export async function readVolumeSnapshot(ref: StoreRef & { kind: "volume" }, doc
   for (const entry of entries) {
     const base = entry.path.split("/").pop()!;
     const inCapture = /^captures\/\d{8}\/[^/]+$/.test(entry.path) || !entry.path.includes("/");
-    if (entry.type === "file" && inCapture && AUTH_FILES.includes(base)) snapshot.contents.set(entry.path, entry.data.toString("utf8"));
+    if (entry.type === "file" && inCapture && (entry.path.includes("/") ? AUTH_FILES : ROOT_FILES).includes(base)) snapshot.contents.set(entry.path, entry.data.toString("utf8"));
     // Older captures are read for their auth files only; the listing shows the current one.
     if (/^captures\/\d{8}\//.test(entry.path) && (newest === null || !entry.path.startsWith(newest))) continue;
     snapshot.entries.push({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtimeMs: entry.mtimeMs });
