@@ -204,7 +204,7 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
         const why = rejected ? "the token endpoint rejected the refresh token" : summary.hasRefreshToken ? "the refresh token has expired" : "there is no refresh token";
         fail("expired", `the access token expired ${formatDuration(-summary.expiresInMs)} ago and ${why}: log in again`, suggest("setup", ref));
       } else if (summary.expiresInMs < EXPIRY_WARNING_MS) {
-        warn(`the access token expires ${formatRelative(summary.expiresInMs)}`, summary.hasRefreshToken ? suggest("refresh", ref) : suggest("setup", ref));
+        warn(`the access token expires ${formatRelative(summary.expiresInMs)}`, renewable ? suggest("refresh", ref) : suggest("setup", ref));
       }
       if (summary.expiresInMs > 2 * DAY) {
         warn(

@@ -94,7 +94,11 @@ describe("refresh", () => {
     // status knows the refresh token is dead: runs work until the access token expires, then not.
     const status = await plugin(sandbox, ["status", "--profile", "rejected", "--format", "json"]);
     expect(status.exitCode, status.output).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ healthy: true, refreshToken: { rejected: true }, warnings: [{ message: expect.stringMatching(/^the token endpoint rejected the refresh token: runs work until the access token expires/) }] });
+    const json = JSON.parse(status.stdout);
+    expect(json).toMatchObject({ healthy: true, refreshToken: { rejected: true } });
+    expect(json.warnings).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/^the token endpoint rejected the refresh token: runs work until the access token expires in \d/) }));
+    // No warning points at refresh: it cannot help; a new login does.
+    expect(json.warnings.map((w: { fix?: string }) => w.fix)).not.toContain("docker claudeauth refresh --profile rejected");
   });
 });
 
