@@ -16,7 +16,8 @@ export type CaptureReport = {
   generation: number;
   /** null: its claudeauth.json does not read (ignored). */
   meta: CaptureMeta | null;
-  credentials: (CredentialSummary & { refreshTokenExpiresAt: number | null }) | null;
+  /** refreshTokenRejected: the endpoint already refused it (known to a directory store; false elsewhere). */
+  credentials: (CredentialSummary & { refreshTokenExpiresAt: number | null; refreshTokenRejected: boolean }) | null;
   longLivedToken: { looksRight: boolean } | null;
   account: { email: string | null; organization: string | null } | null;
   /** A short digest of the login (its credentials or long-lived token), to tell a new login from the same one; not reversible. */
@@ -75,7 +76,11 @@ export async function reportStore(store: Store): Promise<StoreReport> {
       generation: capture.generation,
       meta: capture.ignored.some((i) => i.file === "claudeauth.json") ? null : capture.meta,
       credentials: capture.credentials
-        ? { ...summarize(capture.credentials), refreshTokenExpiresAt: typeof oauth?.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null }
+        ? {
+            ...summarize(capture.credentials),
+            refreshTokenExpiresAt: typeof oauth?.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null,
+            refreshTokenRejected: store instanceof DirStore && typeof oauth?.refreshToken === "string" && store.wasRejected(oauth.refreshToken),
+          }
         : null,
       longLivedToken: capture.longLivedToken ? { looksRight: LONG_LIVED_TOKEN_SHAPE.test(capture.longLivedToken) } : null,
       account: account ? { email: account.emailAddress ?? null, organization: account.organizationName ?? null } : null,

@@ -1,6 +1,7 @@
 import { UserError } from "../../core/errors";
 import { formatDuration, parseDuration } from "../../core/duration";
-import { log, print } from "../../core/output";
+import { log, print as printLine } from "../../core/output";
+import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 import { redact } from "../../core/redact";
 import { analyze, suggest } from "../stores/analyze";
 import { containerName, type Docker, type Hardening } from "../engine/docker";
@@ -25,6 +26,8 @@ export type RefreshOptions = {
   volumes: string[];
   mounts: string[];
   hardening: Hardening;
+  /** Nothing but errors (cron mails only what matters). */
+  quiet: boolean;
 };
 
 // "Refresh now": a margin longer than any access token lives.
@@ -32,6 +35,7 @@ const ALWAYS = "3650d";
 
 export async function refresh(options: RefreshOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
+  const print = options.quiet ? () => undefined : printLine;
   const env = envFlags(options.env, "docker claudeauth refresh");
   const margin = options.ifExpiringWithin ?? ALWAYS;
   const marginMs = parseDuration(margin);
@@ -74,11 +78,11 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   const errors = Buffer.concat(stderr).toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   if (outcome.code !== 0) {
     const last = redact((errors.pop() ?? `exit code ${outcome.code}`).replace(/^claudeauth: (error: )?(internal error: )?/, ""));
-    const unreachable = /EAI_AGAIN|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET|no answer from|getaddrinfo|proxy/i.test(last);
-    const hint = unreachable ? `; the container could not reach the token endpoint: check --network (and -e HTTPS_PROXY behind a proxy)` : "";
-    throw new UserError(`refresh failed: ${last}${hint}`, outcome.code === 125 ? 125 : 1);
+    // The entrypoint's own advice names no plugin flag: ours replaces it, so it is said once.
+    const reason = isConnectionFailure(last) ? `${last.replace(/: check the container's network.*$/, "")}; ${NETWORK_HINT}` : last;
+    throw new UserError(`refresh failed: ${reason}`, outcome.code === 125 ? 125 : 1);
   }
-  for (const line of errors) log.info(line);
+  if (!options.quiet) for (const line of errors) log.info(line);
   const after = analyze(ref, await readReport(ref, docker));
   const generation = after.capture?.generation ?? null;
   if (after.accessToken && (ref.kind === "volume" || generation !== beforeGeneration)) {

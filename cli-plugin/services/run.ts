@@ -2,6 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
+import { log } from "../../core/output";
+import { workloadUser, workloadUserFlags } from "./workload-user";
 import { suggest } from "../stores/analyze";
 import { containerName, hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { productionStart, requireImage } from "../engine/images";
@@ -12,9 +14,9 @@ import {
 import { interactiveFlags, stdio } from "../docker-cli/terminal";
 
 // run: the production image with the store mounted where the entrypoint expects it, a
-// tmpfs for the per-run working copy, the workspace at /workspace, the host user's ids
-// for the workload (so files it writes in the workspace are the user's), the command after
-// "--". No secret is ever on this command line: the entrypoint reads the store.
+// tmpfs for the per-run working copy, the workspace at /workspace, the workload's ids
+// (workload-user.ts: files it writes in the workspace get the right owner), the command.
+// No secret is ever on this command line: the entrypoint reads the store.
 
 export const WORK_DIR_IN_CONTAINER = "/run/claudeauth";
 export const WORKSPACE_IN_CONTAINER = "/workspace";
@@ -32,6 +34,8 @@ export type RunOptions = {
   image: string | undefined;
   name: string | undefined;
   noTty: boolean;
+  /** --user UID[:GID]; default: workload-user.ts. */
+  user: string | undefined;
   /** CLAUDEAUTH_ALLOW_LOGIN for the entrypoint: "1" (same account) or "any-account". */
   allowLogin: "1" | "any-account" | undefined;
 };
@@ -41,6 +45,8 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   const env = envFlags(options.env, "docker claudeauth run");
   await requireStore(ref, docker);
   const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd(), ref, options.workdir !== undefined);
+  const user = workloadUser(options.user, workspace);
+  if (user.warning) log.warn(user.warning);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const start = await productionStart(docker, image, options.command);
@@ -51,7 +57,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
     ...(workspace
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
       : []),
-    ...hostUserFlags(),
+    ...workloadUserFlags(user),
     ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
     ...env,
     ...volumes,
@@ -61,15 +67,6 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   ];
   const result = await docker.stream(args, { container: name });
   return result.code;
-}
-
-/**
- * The workload runs with the host user's ids, so files it writes in the workspace are the
- * user's. Never as root: a root workload could read the store; root keeps the image's user.
- */
-function hostUserFlags(): string[] {
-  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
-  return uid === 0 ? [] : ["-e", `CLAUDEAUTH_UID=${uid}`, "-e", `CLAUDEAUTH_GID=${gid}`];
 }
 
 /**

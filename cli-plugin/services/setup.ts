@@ -13,6 +13,7 @@ import type { StoreReport } from "../../core/store-report";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
 import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
+import { networkAdvice, removeCreatedStore, storeExists, unreachableReason } from "./setup-aborted";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -51,6 +52,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   const env = envFlags(options.env);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
+  const existed = await storeExists(ref, docker);
   await prepareStore(ref, docker);
   const image = await ensureSetupImage(docker, options);
 
@@ -96,7 +98,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
 
   if (result.code === 125 && !relay) {
     // Docker could not start the container (its message is above): nothing ran.
-    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
+    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --store-volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
     return 125;
   }
   const after = await readReport(ref, docker);
@@ -124,6 +126,12 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   if (fresh) {
     print(renderStatus(status, { files: false }));
     return 1;
+  }
+  if (!status.capture && !existed) await removeCreatedStore(ref, docker);
+  const unreachable = status.capture ? null : await unreachableReason({ image, network: options.network, env, volumes, hardening: options.hardening }, docker);
+  if (unreachable !== null) {
+    log.error(networkAdvice(unreachable, ref));
+    return result.code !== 0 ? result.code : 1;
   }
   return reportIncomplete(status, ref, result.code);
 }
@@ -221,7 +229,7 @@ function refuseForeignVolume(ref: StoreRef, report: StoreReport): void {
   const top = report.files.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
   if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
   throw new UserError(
-    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --store-volume (it is left as it was)`,
     125,
   );
 }
@@ -231,7 +239,7 @@ async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<
   if (await imageExists(docker, image)) return image;
   if (options.image || process.env.CLAUDEAUTH_SETUP_IMAGE) throw new UserError(`the setup image ${image} does not exist: build or pull it first`);
   log.info(`the setup image ${image} is missing: building it first`);
-  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: "host", noCache: false, quiet: false });
+  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: options.network, noCache: false, quiet: false });
   if (code !== 0) throw new UserError(`building ${image} failed (exit code ${code}); behind a TLS-intercepting proxy pass its CA: docker claudeauth build --ca-cert FILE`);
   return image;
 }

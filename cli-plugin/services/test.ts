@@ -8,6 +8,7 @@ import { requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
+import { render, type Format } from "../docker-cli/format";
 
 // test: one real request, the cheapest there is, from a production container: does the
 // API accept this profile's login? The answer is one of four, each with the next step.
@@ -21,7 +22,8 @@ export type CheckOptions = {
   mounts: string[];
   hardening: Hardening;
   timeoutMs: number;
-  json: boolean;
+  format: Format;
+  quiet: boolean;
 };
 
 export type Verdict = {
@@ -36,8 +38,8 @@ export async function check(options: CheckOptions, docker: Docker): Promise<numb
   const ref = resolveStore(options.selection);
   const env = envFlags(options.env, "docker claudeauth test");
   const verdict = await runCheck(ref, options, env, docker);
-  if (options.json) print(JSON.stringify({ profile: ref.profile, store: describeStore(ref), ...verdict }, null, 2));
-  else print(`${LABEL[verdict.result]}: ${verdict.detail}${verdict.next ? `\n  next: ${verdict.next}` : ""}`);
+  const table = () => `${LABEL[verdict.result]}: ${verdict.detail}${verdict.next ? `\n  next: ${verdict.next}` : ""}`;
+  if (!options.quiet) print(render(options.format, { json: { profile: ref.profile, store: describeStore(ref), ...verdict }, table }));
   return verdict.result === "ok" ? 0 : 1;
 }
 

@@ -5,7 +5,7 @@ import { UserError } from "../../core/errors";
 import { isWithin } from "../../core/layout";
 
 // Where a profile's store lives: a host directory (--store DIR, else
-// $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--volume
+// $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--store-volume
 // NAME, for engines on another machine, where a host path means nothing).
 
 export const DEFAULT_PROFILE = "default";
@@ -43,7 +43,7 @@ export function hubRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
-  if (selection.store && selection.volume) throw new UserError("--store and --volume cannot be used together: pick one", 125);
+  if (selection.store && selection.volume) throw new UserError("--store and --store-volume cannot be used together: pick one", 125);
   if (selection.volume) return { kind: "volume", profile, volume: validateVolumeName(selection.volume) };
   if (selection.store) return { kind: "dir", profile, path: path.resolve(expandHome(selection.store)), source: "--store" };
   return { kind: "dir", profile, path: path.join(hubRoot(env), profile), source: env.CLAUDE_HUB_DIR ? "CLAUDE_HUB_DIR" : "default" };
