@@ -34,6 +34,8 @@ export function openBackend(ref: StoreRef, docker: Docker): StoreBackend {
       return dirBackend(ref);
     case "volume":
       return volumeBackend(ref, docker);
+    case "helper":
+      throw new UserError(`${describeStore(ref)}: not available for a helper store yet`);
   }
 }
 
