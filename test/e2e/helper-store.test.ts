@@ -1,0 +1,165 @@
+// The encrypted store: a profile kept by a Docker credential helper, here Debian's
+// docker-credential-pass over a throw-away GPG key, with the real engine, the real images and
+// the real Claude CLI against the fake endpoint. setup (a scripted login fed on stdin), run
+// with a refresh, status; then no file in /tmp, the home or Docker's data root holds any token
+// of the login: the capture lived in pass (encrypted), the plugin's memory, a unix socket and
+// the containers' tmpfs only. Then the faults: a missing helper, an undecryptable store, a
+// helper that hangs or answers garbage, a remote engine.
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serializeJson } from "../../core/credentials";
+import { bundleText, parseBundle } from "../../core/capture-bundle";
+import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
+import { trackSecret } from "../support/token-scan";
+import { docker, ensureImages, makeSandbox, plugin, writeScript, type Sandbox } from "../support/docker";
+import { makePassStore, type PassStore } from "../support/pass-store";
+
+const CA_IN_CONTAINER = "/etc/claudeauth-test-ca.pem";
+let fake: FakeAnthropic;
+let sandbox: Sandbox;
+let pass: PassStore;
+let endpoint: string[];
+let loginRefreshToken = "";
+
+beforeAll(async () => {
+  await ensureImages();
+  fake = await startFakeAnthropic();
+  sandbox = makeSandbox("helper");
+  pass = makePassStore();
+  Object.assign(sandbox.env, pass.env);
+  endpoint = ["--network", "host", "-e", `HTTPS_PROXY=${fake.proxyUrl}`, "-e", `NODE_EXTRA_CA_CERTS=${CA_IN_CONTAINER}`, "-v", `${fake.caPath}:${CA_IN_CONTAINER}:ro`];
+});
+
+afterAll(async () => {
+  await sandbox?.cleanup();
+  pass?.cleanup();
+  await fake?.close();
+});
+
+/** What pass holds for a profile, decrypted by the helper itself (never through a scanned output). */
+function helperEntry(profile: string) {
+  const answer = execFileSync("docker-credential-pass", ["get"], { input: `claudeauth://${profile}`, env: { ...process.env, ...pass.env } }).toString("utf8");
+  const bundle = parseBundle(JSON.parse(answer).Secret);
+  return { bundle, credentials: JSON.parse(bundleText(bundle, ".credentials.json")!) };
+}
+
+/** Files under `roots` holding any of `tokens`: grep reads the tokens on stdin, so they are never in a file or an argument. */
+function filesHolding(tokens: string[], roots: string[]): string[] {
+  const result = spawnSync("grep", ["-rlsF", "-f", "-", "--", ...roots], { input: tokens.join("\n") + "\n", maxBuffer: 64 * 1024 * 1024 });
+  expect(result.status === 0 || result.status === 1 || result.status === 2, String(result.stderr)).toBe(true);
+  return result.stdout.toString("utf8").split("\n").filter(Boolean);
+}
+
+describe("a store in docker-credential-pass, end to end", () => {
+  it("setup, run with a refresh, status: the helper holds the newest pair; no file on the host holds a token", async () => {
+    const credentials = { claudeAiOauth: fake.login({ accessTokenTtlSeconds: 300 }) };
+    trackSecret(credentials.claudeAiOauth.accessToken);
+    trackSecret(credentials.claudeAiOauth.refreshToken);
+    loginRefreshToken = credentials.claudeAiOauth.refreshToken;
+
+    // The scripted login writes what it reads on stdin, as the CLI writes its login: into the setup container's tmpfs home.
+    const login = 'umask 077; mkdir -p "$HOME/.claude"; cat > "$HOME/.claude/.credentials.json.tmp"; mv -f "$HOME/.claude/.credentials.json.tmp" "$HOME/.claude/.credentials.json"';
+    const setup = await plugin(sandbox, ["setup", "--store", "helper:pass", "--no-tty", "--network", "none", "--", "sh", "-c", login], { input: serializeJson(credentials) });
+    expect(setup.exitCode, setup.output).toBe(0);
+    expect(setup.stdout).toMatch(/^Logged in: profile default is ready\.$/m);
+    const afterSetup = helperEntry("default");
+    expect(afterSetup.credentials.claudeAiOauth.refreshToken).toBe(loginRefreshToken);
+
+    const refreshes = fake.stats.refreshOk;
+    const messages = fake.stats.messagesOk;
+    // The workload cannot even look where the channel was mounted (root's 0700 directory).
+    const workload = "! ls /var/lib/claudeauth/channel >/dev/null 2>&1 && claude -p hello --no-session-persistence --output-format json";
+    const run = await plugin(sandbox, ["run", "--store", "helper:pass", "--no-workspace", ...endpoint, "--", "sh", "-c", workload]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split("\n").pop()!)).toMatchObject({ is_error: false });
+    expect(fake.stats.messagesOk).toBeGreaterThan(messages);
+    expect(fake.stats.refreshOk).toBe(refreshes + 1);
+
+    const family = fake.family(loginRefreshToken)!;
+    const entry = helperEntry("default");
+    expect(entry.bundle.generation).toBeGreaterThan(afterSetup.bundle.generation);
+    expect(entry.credentials.claudeAiOauth).toMatchObject({ accessToken: family.accessTokens.at(-1), refreshToken: family.refreshTokens.at(-1) });
+
+    const status = await plugin(sandbox, ["status", "--store", "helper:pass", "--json"]);
+    expect(status.exitCode, status.output).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      healthy: true,
+      store: { kind: "helper", location: "helper:pass" },
+      capture: { generation: entry.bundle.generation, source: "refresh" },
+      refreshToken: { present: true },
+    });
+
+    const dataRoot = (await docker(["info", "--format", "{{.DockerRootDir}}"])).stdout.trim();
+    expect(fs.existsSync(dataRoot), dataRoot).toBe(true);
+    const tokens = [...family.accessTokens, ...family.refreshTokens];
+    expect(tokens.length).toBe(4); // the login's pair and the refresh's
+    expect(filesHolding(tokens, [os.tmpdir(), sandbox.home, dataRoot])).toEqual([]);
+    // The scan does find a token where there is one.
+    const planted = path.join(sandbox.dir, "planted");
+    fs.writeFileSync(planted, `x${loginRefreshToken}x`);
+    expect(filesHolding(tokens, [sandbox.dir])).toEqual([planted]);
+    fs.rmSync(planted);
+  });
+});
+
+describe("faults of a helper store: one line with the fix, nothing lost", () => {
+  let fakes: string;
+  beforeAll(() => {
+    fakes = path.join(sandbox.dir, "helpers");
+    fs.mkdirSync(fakes, { mode: 0o755 });
+    writeScript(fakes, "docker-credential-hang", "exec sleep 600\n");
+    writeScript(fakes, "docker-credential-garbage", "cat >/dev/null; echo 'this is not JSON'\n");
+  });
+  const onPath = { PATH: `${path.join(sandbox.dir, "helpers")}:${process.env.PATH}` };
+
+  it("a helper that is not installed: names the package to install", async () => {
+    const missing = await plugin(sandbox, ["status", "--store", "helper:nosuch"]);
+    expect([missing.exitCode, missing.stderr.trim()]).toEqual([1, "error: docker-credential-nosuch is not installed (not on PATH): put docker-credential-nosuch on PATH"]);
+    const noPass = await plugin(sandbox, ["status", "--store", "helper:pass"], { env: { PATH: fakes } });
+    expect(noPass.exitCode).toBe(1);
+    expect(noPass.stderr).toMatch(/^error: docker-credential-pass is not installed \(not on PATH\): Debian\/Ubuntu: apt-get install golang-docker-credential-helpers pass .*\n$/);
+  });
+
+  it("a helper that hangs: a bounded wait, then one line; the helper is killed", async () => {
+    const run = await plugin(sandbox, ["status", "--store", "helper:hang"], { env: { ...onPath, CLAUDEAUTH_HELPER_TIMEOUT: "2s" } });
+    expect([run.exitCode, run.stderr.trim()]).toEqual([
+      1,
+      "error: docker-credential-hang did not answer get within 2s: unlock the keychain or the GPG key if it waits for one (CLAUDEAUTH_HELPER_TIMEOUT sets the wait)",
+    ]);
+    expect(run.ms).toBeLessThan(10_000);
+    expect(spawnSync("pgrep", ["-f", "docker-credential-hang"]).status).toBe(1);
+  });
+
+  it("a helper that answers malformed JSON", async () => {
+    const run = await plugin(sandbox, ["status", "--store", "helper:garbage"], { env: onPath });
+    expect([run.exitCode, run.stderr.trim()]).toEqual([1, "error: the credential helper answered get with malformed JSON"]);
+  });
+
+  it("a remote engine: refused before anything runs, saying what works", async () => {
+    const run = await plugin(sandbox, ["-H", "tcp://127.0.0.1:9", "run", "--store", "helper:pass", "--no-workspace"]);
+    expect([run.exitCode, run.stderr.trim()]).toEqual([
+      125,
+      "error: a store in docker-credential-pass works with a Docker engine on this machine only (the engine is at tcp://127.0.0.1:9): use a local engine, or keep this profile's store in a volume (--volume NAME)",
+    ]);
+  });
+
+  it("an undecryptable store (the GPG key removed): status, run and setup stop in one line; the entry is kept", async () => {
+    expect(loginRefreshToken, "runs after the end-to-end test").not.toBe("");
+    pass.removeSecretKey();
+    const fix = /cannot decrypt \(exit status 2: gpg: decryption failed: No secret key\): make the GPG key of the password store available/;
+    const status = await plugin(sandbox, ["status", "--store", "helper:pass"]);
+    expect(status.exitCode).toBe(1);
+    expect(status.stderr).toMatch(new RegExp(`^error: docker-credential-pass ${fix.source}.*\n$`));
+    const run = await plugin(sandbox, ["run", "--store", "helper:pass", "--no-workspace", "--network", "none", "--", "true"]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(fix);
+    const setup = await plugin(sandbox, ["setup", "--store", "helper:pass", "--no-tty", "--network", "none", "--", "true"]);
+    expect(setup.exitCode).toBe(1);
+    expect(setup.stderr).toMatch(fix);
+    const list = execFileSync("docker-credential-pass", ["list"], { env: { ...process.env, ...pass.env } }).toString("utf8");
+    expect(JSON.parse(list)).toEqual({ "claudeauth://default": "claudeauth" });
+  });
+});
