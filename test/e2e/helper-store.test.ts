@@ -107,13 +107,14 @@ describe("a store in docker-credential-pass, end to end", () => {
 
 describe("faults of a helper store: one line with the fix, nothing lost", () => {
   let fakes: string;
+  let onPath: { PATH: string };
   beforeAll(() => {
     fakes = path.join(sandbox.dir, "helpers");
     fs.mkdirSync(fakes, { mode: 0o755 });
     writeScript(fakes, "docker-credential-hang", "exec sleep 600\n");
     writeScript(fakes, "docker-credential-garbage", "cat >/dev/null; echo 'this is not JSON'\n");
+    onPath = { PATH: `${fakes}:${process.env.PATH}` };
   });
-  const onPath = { PATH: `${path.join(sandbox.dir, "helpers")}:${process.env.PATH}` };
 
   it("a helper that is not installed: names the package to install", async () => {
     const missing = await plugin(sandbox, ["status", "--store", "helper:nosuch"]);
