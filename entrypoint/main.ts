@@ -31,7 +31,7 @@ async function inspectMode(options: Options): Promise<number> {
 }
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options.channel);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
