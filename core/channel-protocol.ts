@@ -8,6 +8,7 @@ import { UserError } from "./errors";
 //   lock     {id}          → locked {id, bundle|null}   the plugin's lock; the helper's newest capture
 //   commit   {id, bundle, base} → committed {id} | conflict {id, bundle|null} | failed {id, message}
 //   unlock   {id}          → unlocked {id}
+//   erase    {id}          → erased {id} | failed {id, message}   the profile's entry removed (the store's remove())
 // `base` is the generation the new capture was built on: the plugin writes it into the helper
 // only if the helper still holds that one (compare-and-swap), and only under its lock.
 
@@ -17,12 +18,14 @@ export type ToEntrypoint =
   | { type: "committed"; id: number }
   | { type: "conflict"; id: number; bundle: CaptureBundle | null }
   | { type: "failed"; id: number; message: string }
-  | { type: "unlocked"; id: number };
+  | { type: "unlocked"; id: number }
+  | { type: "erased"; id: number };
 
 export type ToPlugin =
   | { type: "lock"; id: number }
   | { type: "commit"; id: number; bundle: CaptureBundle; base: number | null }
-  | { type: "unlock"; id: number };
+  | { type: "unlock"; id: number }
+  | { type: "erase"; id: number };
 
 /** One message is a capture at most: far below this. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -68,6 +71,7 @@ export function parseToEntrypoint(line: string): ToEntrypoint {
       return { ...(value as ToEntrypoint), bundle: value.bundle === null ? null : parseBundle(JSON.stringify(value.bundle)) } as ToEntrypoint;
     case "committed":
     case "unlocked":
+    case "erased":
       if (Number.isSafeInteger(id)) return { type: value.type, id: id as number };
       break;
     case "failed":
@@ -80,7 +84,7 @@ export function parseToPlugin(line: string): ToPlugin {
   const value = parseLine(line);
   const id = value.id;
   if (Number.isSafeInteger(id)) {
-    if (value.type === "lock" || value.type === "unlock") return { type: value.type, id: id as number };
+    if (value.type === "lock" || value.type === "unlock" || value.type === "erase") return { type: value.type, id: id as number };
     if (value.type === "commit" && (value.base === null || Number.isSafeInteger(value.base)) && value.bundle) {
       return { type: "commit", id: id as number, bundle: parseBundle(JSON.stringify(value.bundle)), base: value.base as number | null };
     }

@@ -68,6 +68,15 @@ export class ChannelStore implements Store {
   }
 
   async withLock<T>(fn: (locked: LockedStore) => Promise<T>, options?: LockOptions): Promise<T> {
+    // One holder at a time in this process too: the plugin's lock is per connection.
+    const turn = this.holders.then(() => this.holdLock(fn, options));
+    this.holders = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private holders: Promise<unknown> = Promise.resolve();
+
+  private async holdLock<T>(fn: (locked: LockedStore) => Promise<T>, options?: LockOptions): Promise<T> {
     const channel = await this.connect();
     const answer = await channel.lock();
     if (answer.type !== "locked") throw new UserError(`cannot lock the store ${this.location}: ${answer.type === "failed" ? answer.message : answer.type}`);
@@ -79,8 +88,11 @@ export class ChannelStore implements Store {
     }
   }
 
+  /** Removes the profile's entry from the helper, and this container's copy. */
   async remove(): Promise<void> {
-    throw new UserError(`a store kept by a credential helper is removed from the host: docker claudeauth logout`);
+    const answer = await (await this.connect()).erase();
+    if (answer.type !== "erased") throw new UserError(`cannot remove the store ${this.location}: ${answer.type === "failed" ? answer.message : answer.type}`);
+    await this.mirror.remove();
   }
 
   /** Connects once (before the workload starts: the plugin accepts one connection only) and fills the mirror. */

@@ -9,7 +9,7 @@ import { errorMessage } from "../core/errors";
 
 const HELLO_TIMEOUT_MS = 120_000; // the plugin may wait for a helper that asks to be unlocked
 
-type Request = { type: "lock" } | { type: "commit"; bundle: CaptureBundle; base: number | null } | { type: "unlock" };
+type Request = { type: "lock" } | { type: "commit"; bundle: CaptureBundle; base: number | null } | { type: "unlock" } | { type: "erase" };
 type Waiter = { resolve(answer: ToEntrypoint): void; reject(error: Error): void };
 
 export class PluginChannel {
@@ -70,6 +70,11 @@ export class PluginChannel {
 
   unlock(): Promise<ToEntrypoint> {
     return this.request({ type: "unlock" });
+  }
+
+  /** Removes the store's entry from the helper. */
+  erase(): Promise<ToEntrypoint> {
+    return this.request({ type: "erase" });
   }
 
   close(): void {

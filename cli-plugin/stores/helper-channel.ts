@@ -136,6 +136,13 @@ export class HelperChannel {
     } else if (message.type === "unlock") {
       this.releaseLock();
       this.send({ type: "unlocked", id: message.id });
+    } else if (message.type === "erase") {
+      try {
+        await this.erase();
+        this.send({ type: "erased", id: message.id });
+      } catch (error) {
+        this.send({ type: "failed", id: message.id, message: errorMessage(error) });
+      }
     } else this.send(await this.commit(message));
   }
 
@@ -153,6 +160,19 @@ export class HelperChannel {
     } catch (error) {
       if (this.pending) this.scheduleRetry(error);
       return { type: "failed", id: message.id, message: errorMessage(error) };
+    } finally {
+      if (temporary) this.releaseLock();
+    }
+  }
+
+  /** Removes the profile's entry, under the lock (a capture waiting to be written goes too). */
+  private async erase(): Promise<void> {
+    const temporary = !this.lock;
+    try {
+      if (temporary) await this.takeLock();
+      this.pending = null;
+      this.stopRetry();
+      await this.helper.erase(this.profile);
     } finally {
       if (temporary) this.releaseLock();
     }
