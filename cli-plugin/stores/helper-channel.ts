@@ -54,19 +54,19 @@ export class HelperChannel {
     this.connected = new Promise((resolve) => server.once("connection", (socket) => resolve(this.accept(socket))));
   }
 
-  /** Listens on a socket in a fresh private directory; `lockRoot` holds the lock (no secret in it). */
-  static async open(helper: CredentialHelper, profile: string, lockRoot: string): Promise<HelperChannel> {
+  /** Listens on a socket in a fresh private directory; `lockDir` is the store's lock (no secret in it). */
+  static async open(helper: CredentialHelper, profile: string, lockDir: string): Promise<HelperChannel> {
     const base = process.env.XDG_RUNTIME_DIR && isPrivateDir(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
     const dir = fs.mkdtempSync(path.join(base, "claudeauth-channel-"));
     fs.chmodSync(dir, 0o700);
-    fs.mkdirSync(lockRoot, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(lockDir), { recursive: true, mode: 0o700 });
     const server = net.createServer({ allowHalfOpen: false });
     server.maxConnections = 1;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(path.join(dir, CHANNEL_SOCKET_NAME), () => resolve());
     });
-    return new HelperChannel(helper, profile, path.join(lockRoot, `helper-${helper.name}-${profile}.lock`), dir, server);
+    return new HelperChannel(helper, profile, lockDir, dir, server);
   }
 
   /** `docker run` flags: the channel directory and where the entrypoint finds the socket. */

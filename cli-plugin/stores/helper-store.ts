@@ -1,6 +1,8 @@
+import fs from "node:fs";
 import path from "node:path";
-import { bundleText, parseBundle, type CaptureBundle } from "../../core/capture-bundle";
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { bundleText, encodeBundle, parseBundle, type CaptureBundle } from "../../core/capture-bundle";
+import { CAPTURE_META_FILE, CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
+import { withLock } from "../../core/lock";
 import { errorMessage, UserError } from "../../core/errors";
 import { log } from "../../core/output";
 import type { Docker } from "../engine/docker";
@@ -16,6 +18,11 @@ import { InvalidCaptureError, readCaptureFiles } from "../../core/store";
 // written to a disk by us.
 
 type HelperRef = StoreRef & { kind: "helper" };
+
+/** The lock of a helper store, shared by every docker claudeauth of this user (a directory; no secret in it). */
+export function helperLockDir(ref: HelperRef): string {
+  return path.join(hubRoot(), ".locks", `helper-${ref.helper}-${ref.profile}.lock`);
+}
 
 /** What the helper holds for the profile: the capture, or null (no entry). */
 export async function readHelperBundle(ref: HelperRef): Promise<CaptureBundle | null> {
@@ -44,6 +51,24 @@ export async function readHelperReport(ref: HelperRef): Promise<StoreReport> {
 }
 
 /**
+ * Logs the profile out of its helper store: a new capture without credentials (settings and
+ * .claude.json kept, as for every backend), written under the store's lock. False when the
+ * helper held no login.
+ */
+export async function logoutHelper(ref: HelperRef): Promise<boolean> {
+  fs.mkdirSync(path.dirname(helperLockDir(ref)), { recursive: true, mode: 0o700 });
+  return withLock(helperLockDir(ref), async () => {
+    const bundle = await readHelperBundle(ref);
+    if (!bundle || (!bundle.files[CREDENTIALS_FILE] && !bundle.files[LONG_LIVED_TOKEN_FILE])) return false;
+    const files = Object.fromEntries(Object.entries(bundle.files).filter(([name]) => name !== CREDENTIALS_FILE && name !== LONG_LIVED_TOKEN_FILE));
+    const meta = { schema: 1, capturedAt: new Date().toISOString(), source: "logout", mode: "logged-out" };
+    files[CAPTURE_META_FILE] = Buffer.from(JSON.stringify(meta, null, 2) + "\n").toString("base64");
+    await new CredentialHelper(ref.helper).store(ref.profile, encodeBundle({ schema: 1, generation: bundle.generation + 1, files }));
+    return true;
+  });
+}
+
+/**
  * A helper store needs the engine on this machine: the channel is a unix socket bind-mounted
  * into the container. A remote engine is refused in one line that says what works.
  */
@@ -66,7 +91,7 @@ export type ContainerStore = { flags: string[]; finish(): Promise<void> };
  */
 export async function helperContainerStore(ref: HelperRef, docker: Docker): Promise<ContainerStore> {
   await refuseRemoteEngine(ref, docker);
-  const channel = await HelperChannel.open(new CredentialHelper(ref.helper), ref.profile, path.join(hubRoot(), ".locks"));
+  const channel = await HelperChannel.open(new CredentialHelper(ref.helper), ref.profile, helperLockDir(ref));
   return {
     flags: ["--tmpfs", `${DEFAULT_STORE_IN_CONTAINER}:mode=0700,size=64m`, ...channel.containerFlags(), "-e", `CLAUDEAUTH_STORE=helper:${ref.helper}`],
     async finish() {

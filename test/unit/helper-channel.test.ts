@@ -34,7 +34,7 @@ function bundle(generation: number, label: string): CaptureBundle {
 }
 
 async function open(profile: string, through = helper) {
-  const channel = await HelperChannel.open(through, profile, path.join(tempRoot(), "locks"));
+  const channel = await HelperChannel.open(through, profile, path.join(tempRoot(), "locks", "helper.lock"));
   const socket = path.join(channel.dir, CHANNEL_SOCKET_NAME);
   return { channel, socket };
 }

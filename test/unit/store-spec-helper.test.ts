@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describeStoreSpec("credential helper (pass)", async () => {
-  const channel = await HelperChannel.open(new CredentialHelper("pass"), `spec-${++count}`, path.join(tempRoot(), "locks"));
+  const channel = await HelperChannel.open(new CredentialHelper("pass"), `spec-${++count}`, path.join(tempRoot(), "locks", "helper.lock"));
   channels.push(channel);
   const mirror = fs.mkdtempSync(path.join("/dev/shm", "claudeauth-spec-"));
   mirrors.push(mirror);
