@@ -26,7 +26,7 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
 async function inspectMode(options: Options): Promise<number> {
-  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options.channel))));
   return 0;
 }
 
