@@ -46,15 +46,25 @@ function helperEntry(profile: string) {
   return { bundle, credentials: JSON.parse(bundleText(bundle, ".credentials.json")!) };
 }
 
-/** Files under `roots` holding any of `tokens`: grep reads the tokens on stdin, so they are never in a file or an argument. */
-function filesHolding(tokens: string[], roots: string[]): string[] {
-  const result = spawnSync("grep", ["-rlsF", "-f", "-", "--", ...roots], { input: tokens.join("\n") + "\n", maxBuffer: 64 * 1024 * 1024 });
-  expect(result.status === 0 || result.status === 1 || result.status === 2, String(result.stderr)).toBe(true);
-  return result.stdout.toString("utf8").split("\n").filter(Boolean);
+/**
+ * Files under `roots` changed since `since` (ms) that hold any of `tokens`: a token of a login
+ * made during the test can only be in a file written since. grep reads the tokens on stdin,
+ * so they are never in a file or an argument.
+ */
+function filesHolding(tokens: string[], roots: string[], since: number): string[] {
+  const found = spawnSync("find", [...roots, "-type", "f", "-newermt", `@${Math.floor(since / 1000) - 1}`, "-print0"], { maxBuffer: 256 * 1024 * 1024 });
+  const files = found.stdout.toString("utf8").split("\0").filter(Boolean);
+  const hits: string[] = [];
+  for (let i = 0; i < files.length; i += 500) {
+    const result = spawnSync("grep", ["-lsF", "-f", "-", "--", ...files.slice(i, i + 500)], { input: tokens.join("\n") + "\n", maxBuffer: 64 * 1024 * 1024 });
+    hits.push(...result.stdout.toString("utf8").split("\n").filter(Boolean));
+  }
+  return hits;
 }
 
 describe("a store in docker-credential-pass, end to end", () => {
-  it("setup, run with a refresh, status: the helper holds the newest pair; no file on the host holds a token", async () => {
+  it("setup, run with a refresh, status: the helper holds the newest pair; no file on the host holds a token", { timeout: 300_000 }, async () => {
+    const started = Date.now();
     const credentials = { claudeAiOauth: fake.login({ accessTokenTtlSeconds: 300 }) };
     trackSecret(credentials.claudeAiOauth.accessToken);
     trackSecret(credentials.claudeAiOauth.refreshToken);
@@ -96,11 +106,11 @@ describe("a store in docker-credential-pass, end to end", () => {
     expect(fs.existsSync(dataRoot), dataRoot).toBe(true);
     const tokens = [...family.accessTokens, ...family.refreshTokens];
     expect(tokens.length).toBe(4); // the login's pair and the refresh's
-    expect(filesHolding(tokens, [os.tmpdir(), sandbox.home, dataRoot])).toEqual([]);
+    expect(filesHolding(tokens, [os.tmpdir(), sandbox.home, dataRoot], started)).toEqual([]);
     // The scan does find a token where there is one.
     const planted = path.join(sandbox.dir, "planted");
     fs.writeFileSync(planted, `x${loginRefreshToken}x`);
-    expect(filesHolding(tokens, [sandbox.dir])).toEqual([planted]);
+    expect(filesHolding(tokens, [sandbox.dir], started)).toEqual([planted]);
     fs.rmSync(planted);
   });
 });
@@ -121,7 +131,7 @@ describe("faults of a helper store: one line with the fix, nothing lost", () => 
     expect([missing.exitCode, missing.stderr.trim()]).toEqual([1, "error: docker-credential-nosuch is not installed (not on PATH): put docker-credential-nosuch on PATH"]);
     const noPass = await plugin(sandbox, ["status", "--store", "helper:pass"], { env: { PATH: fakes } });
     expect(noPass.exitCode).toBe(1);
-    expect(noPass.stderr).toMatch(/^error: docker-credential-pass is not installed \(not on PATH\): Debian\/Ubuntu: apt-get install golang-docker-credential-helpers pass .*\n$/);
+    expect(noPass.stderr).toBe("error: docker-credential-pass is not installed (not on PATH): Debian/Ubuntu: apt-get install golang-docker-credential-helpers pass (then pass init YOUR-GPG-KEY-ID)");
   });
 
   it("a helper that hangs: a bounded wait, then one line; the helper is killed", async () => {
@@ -153,7 +163,7 @@ describe("faults of a helper store: one line with the fix, nothing lost", () => 
     const fix = /cannot decrypt \(exit status 2: gpg: decryption failed: No secret key\): make the GPG key of the password store available/;
     const status = await plugin(sandbox, ["status", "--store", "helper:pass"]);
     expect(status.exitCode).toBe(1);
-    expect(status.stderr).toMatch(new RegExp(`^error: docker-credential-pass ${fix.source}.*\n$`));
+    expect(status.stderr).toBe("error: docker-credential-pass cannot decrypt (exit status 2: gpg: decryption failed: No secret key): make the GPG key of the password store available (gpg --list-secret-keys; unlock it with gpg-agent)");
     const run = await plugin(sandbox, ["run", "--store", "helper:pass", "--no-workspace", "--network", "none", "--", "true"]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(fix);
