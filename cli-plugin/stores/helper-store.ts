@@ -52,20 +52,29 @@ export async function readHelperReport(ref: HelperRef): Promise<StoreReport> {
 
 /**
  * Logs the profile out of its helper store: a new capture without credentials (settings and
- * .claude.json kept, as for every backend), written under the store's lock. False when the
- * helper held no login.
+ * .claude.json kept, as for every backend), written under the store's lock. Its generation;
+ * null when the helper held no login.
  */
-export async function logoutHelper(ref: HelperRef): Promise<boolean> {
-  fs.mkdirSync(path.dirname(helperLockDir(ref)), { recursive: true, mode: 0o700 });
-  return withLock(helperLockDir(ref), async () => {
+export async function logoutHelper(ref: HelperRef): Promise<number | null> {
+  return withHelperLock(ref, async () => {
     const bundle = await readHelperBundle(ref);
-    if (!bundle || (!bundle.files[CREDENTIALS_FILE] && !bundle.files[LONG_LIVED_TOKEN_FILE])) return false;
+    if (!bundle || (!bundle.files[CREDENTIALS_FILE] && !bundle.files[LONG_LIVED_TOKEN_FILE])) return null;
     const files = Object.fromEntries(Object.entries(bundle.files).filter(([name]) => name !== CREDENTIALS_FILE && name !== LONG_LIVED_TOKEN_FILE));
     const meta = { schema: 1, capturedAt: new Date().toISOString(), source: "logout", mode: "logged-out" };
     files[CAPTURE_META_FILE] = Buffer.from(JSON.stringify(meta, null, 2) + "\n").toString("base64");
     await new CredentialHelper(ref.helper).store(ref.profile, encodeBundle({ schema: 1, generation: bundle.generation + 1, files }));
-    return true;
+    return bundle.generation + 1;
   });
+}
+
+/** Removes the profile's entry from the helper (profile rm); false when there was none. */
+export function removeHelperEntry(ref: HelperRef): Promise<boolean> {
+  return withHelperLock(ref, () => new CredentialHelper(ref.helper).erase(ref.profile));
+}
+
+function withHelperLock<T>(ref: HelperRef, fn: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(path.dirname(helperLockDir(ref)), { recursive: true, mode: 0o700 });
+  return withLock(helperLockDir(ref), fn);
 }
 
 /**
