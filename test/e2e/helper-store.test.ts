@@ -1,9 +1,9 @@
 // The encrypted store: a profile kept by a Docker credential helper, here Debian's
 // docker-credential-pass over a throw-away GPG key, with the real engine, the real images and
 // the real Claude CLI against the fake endpoint. setup (a scripted login fed on stdin), run
-// with a refresh, status; then no file in /tmp, the home or Docker's data root holds any token
+// with a refresh, status, logout; then no file in /tmp, the home or Docker's data root holds any token
 // of the login: the capture lived in pass (encrypted), the plugin's memory, a unix socket and
-// the containers' tmpfs only. Then the faults: a missing helper, an undecryptable store, a
+// the containers' tmpfs only. Logout keeps the settings and drops the tokens. Then the faults: a missing helper, an undecryptable store, a
 // helper that hangs or answers garbage, a remote engine.
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -43,7 +43,8 @@ afterAll(async () => {
 function helperEntry(profile: string) {
   const answer = execFileSync("docker-credential-pass", ["get"], { input: `claudeauth://${profile}`, env: { ...process.env, ...pass.env } }).toString("utf8");
   const bundle = parseBundle(JSON.parse(answer).Secret);
-  return { bundle, credentials: JSON.parse(bundleText(bundle, ".credentials.json")!) };
+  const credentials = bundleText(bundle, ".credentials.json");
+  return { bundle, credentials: credentials === null ? null : JSON.parse(credentials) };
 }
 
 /**
@@ -101,6 +102,15 @@ describe("a store in docker-credential-pass, end to end", () => {
       capture: { generation: entry.bundle.generation, source: "refresh" },
       refreshToken: { present: true },
     });
+
+    // Logging out keeps the entry's settings and drops its tokens; the user is told where to revoke them.
+    const logout = await plugin(sandbox, ["logout", "--store", "helper:pass"]);
+    expect(logout.exitCode, logout.output).toBe(0);
+    expect(logout.stdout).toMatch(/^logged out profile default: docker-credential-pass \(claudeauth:\/\/default\) holds no login any more .*\nThe tokens stay valid at Anthropic until they expire: to revoke this login now, open claude\.ai/);
+    const loggedOut = helperEntry("default");
+    expect([loggedOut.bundle.generation, loggedOut.credentials]).toEqual([entry.bundle.generation + 1, null]);
+    const after = await plugin(sandbox, ["status", "--store", "helper:pass", "--json"]);
+    expect([after.exitCode, JSON.parse(after.stdout).capture]).toMatchObject([1, { source: "logout" }]);
 
     const dataRoot = (await docker(["info", "--format", "{{.DockerRootDir}}"])).stdout.trim();
     expect(fs.existsSync(dataRoot), dataRoot).toBe(true);
