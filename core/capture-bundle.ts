@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import { GENERATION_NAME } from "./layout";
 import { DEFAULT_LIMITS } from "./safe-copy";
 import { isSafeName, lstatOrNull, makePrivateDir, readRegularFile, writeNewFile, type Owner } from "./safe-fs";
 import { UserError } from "./errors";
@@ -82,8 +81,4 @@ export function parseBundle(text: string): CaptureBundle {
 export function bundleText(bundle: CaptureBundle, rel: string): string | null {
   const data = bundle.files[rel];
   return data === undefined ? null : Buffer.from(data, "base64").toString("utf8");
-}
-
-export function isGenerationName(name: string): boolean {
-  return GENERATION_NAME.test(name);
 }

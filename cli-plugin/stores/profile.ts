@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../../core/errors";
 import { isWithin } from "../../core/layout";
-import { serverUrl, validateHelperName } from "../../core/credential-helper";
+import { serverUrl } from "../../core/credential-helper";
+import { parseStoreAddress } from "../../core/store-address";
 import { configuredHelper } from "./credential-helper";
 
 // Where a profile's store lives: a host directory (--store DIR, else
@@ -21,8 +22,6 @@ export type StoreRef =
   | { kind: "dir"; profile: string; path: string; source: "--store" | "CLAUDE_HUB_DIR" | "default" }
   | { kind: "volume"; profile: string; volume: string }
   | { kind: "helper"; profile: string; helper: string; configured: boolean };
-
-export const HELPER_PREFIX = "helper:";
 
 export type StoreSelection = { profile?: string | undefined; store?: string | undefined; volume?: string | undefined };
 
@@ -52,10 +51,8 @@ export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv =
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
   if (selection.store && selection.volume) throw new UserError("--store and --volume cannot be used together: pick one", 125);
   if (selection.volume) return { kind: "volume", profile, volume: validateVolumeName(selection.volume) };
-  if (selection.store?.startsWith(HELPER_PREFIX)) {
-    const name = selection.store.slice(HELPER_PREFIX.length);
-    return { kind: "helper", profile, helper: name ? validateHelperName(name) : configuredHelper(env), configured: !name };
-  }
+  const address = selection.store?.startsWith("helper:") ? parseStoreAddress(selection.store) : null;
+  if (address?.kind === "helper") return { kind: "helper", profile, helper: address.name ?? configuredHelper(env), configured: address.name === null };
   if (selection.store) return { kind: "dir", profile, path: path.resolve(expandHome(selection.store)), source: "--store" };
   return { kind: "dir", profile, path: path.join(hubRoot(env), profile), source: env.CLAUDE_HUB_DIR ? "CLAUDE_HUB_DIR" : "default" };
 }
