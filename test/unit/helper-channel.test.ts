@@ -11,6 +11,7 @@ import { parseBundle, type CaptureBundle } from "../../core/capture-bundle";
 import { CredentialHelper } from "../../cli-plugin/stores/credential-helper";
 import { CHANNEL_SOCKET_NAME, HelperChannel } from "../../cli-plugin/stores/helper-channel";
 import { PluginChannel } from "../../entrypoint/channel";
+import { ChannelStore } from "../../entrypoint/channel-store";
 import { credentialsText, tempRoot, writeScript } from "../support/fixtures";
 import { makePassStore, type PassStore } from "../support/pass-store";
 
@@ -99,5 +100,19 @@ describe("the channel", () => {
     }
     entrypoint.close();
     await channel.close();
+  });
+
+  it("the entrypoint keeps its copy of the store only in memory: a mirror path that is not a tmpfs is refused before connecting", async () => {
+    const { channel, socket } = await open("disk");
+    // The checkout is on a disk (not a tmpfs) wherever the tests run.
+    const onDisk = fs.mkdtempSync(path.join(__dirname, "../../.cache/claudeauth-mirror-"));
+    try {
+      const store = new ChannelStore("pass", socket, path.join(onDisk, "store"));
+      await expect(store.ensure()).rejects.toThrow(`the working copy of helper:pass must be in memory: mount a tmpfs at ${path.join(onDisk, "store")} (docker claudeauth does)`);
+      expect(fs.existsSync(channel.dir)).toBe(true); // nobody connected
+    } finally {
+      fs.rmSync(onDisk, { recursive: true, force: true });
+      await channel.close();
+    }
   });
 });
