@@ -1,7 +1,7 @@
 // The encrypted store: a profile kept by a Docker credential helper, here Debian's
 // docker-credential-pass over a throw-away GPG key, with the real engine, the real images and
 // the real Claude CLI against the fake endpoint. setup (a scripted login fed on stdin), run
-// with a refresh, status, logout; then no file in /tmp, the home or Docker's data root holds any token
+// with a refresh, status, logout, setup --from; then no file in /tmp, the home or Docker's data root holds any token
 // of the login: the capture lived in pass (encrypted), the plugin's memory, a unix socket and
 // the containers' tmpfs only. Logout keeps the settings and drops the tokens. Then the faults: a missing helper, an undecryptable store, a
 // helper that hangs or answers garbage, a remote engine.
@@ -111,6 +111,12 @@ describe("a store in docker-credential-pass, end to end", () => {
     expect([loggedOut.bundle.generation, loggedOut.credentials]).toEqual([entry.bundle.generation + 1, null]);
     const after = await plugin(sandbox, ["status", "--store", "helper:pass", "--json"]);
     expect([after.exitCode, JSON.parse(after.stdout).capture]).toMatchObject([1, { source: "logout" }]);
+
+    // A login handed in (setup --from -, as the macOS keychain prints it) goes through the entrypoint over the channel.
+    const handedIn = { claudeAiOauth: { ...credentials.claudeAiOauth, accessToken: family.accessTokens.at(-1)!, refreshToken: family.refreshTokens.at(-1)!, expiresAt: Date.now() + 3_600_000 } };
+    const imported = await plugin(sandbox, ["setup", "--store", "helper:pass", "--from", "-"], { input: serializeJson(handedIn) });
+    expect(imported.exitCode, imported.output).toBe(0);
+    expect(helperEntry("default").credentials).toEqual(handedIn);
 
     const dataRoot = (await docker(["info", "--format", "{{.DockerRootDir}}"])).stdout.trim();
     expect(fs.existsSync(dataRoot), dataRoot).toBe(true);
