@@ -6,6 +6,8 @@ import { formatDuration, formatRelative } from "../core/duration";
 import { errorMessage } from "../core/errors";
 import { print } from "../core/output";
 import type { Options } from "./options";
+import { parseStoreAddress } from "../core/store-address";
+import { HELPER_MIRROR } from "./channel-store";
 
 // HEALTHCHECK: one line, exit 0 (healthy) or 1. Reads the store only; no network.
 export function healthMode(options: Options): number {
@@ -15,10 +17,12 @@ export function healthMode(options: Options): number {
 }
 
 function checkHealth(options: Options): [boolean, string] {
-  if (!fs.existsSync(options.store)) return [false, `no store mounted at ${options.store}`];
+  // A helper store: the copy the run's entrypoint keeps (the plugin's channel takes one connection, the run's).
+  const root = parseStoreAddress(options.store).kind === "helper" ? HELPER_MIRROR : options.store;
+  if (!fs.existsSync(root)) return [false, `no store mounted at ${root}`];
   let capture;
   try {
-    capture = new DirStore(options.store).readCurrentSync();
+    capture = new DirStore(root).readCurrentSync();
   } catch (error) {
     return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }

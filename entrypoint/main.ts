@@ -27,12 +27,12 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
 async function inspectMode(options: Options): Promise<number> {
-  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options.channel))));
   return 0;
 }
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options.channel);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;

@@ -4,6 +4,7 @@ import type { Owner } from "../core/safe-fs";
 import type { Store } from "../core/store";
 import { DirStore } from "../core/store-dir";
 import { parseStoreAddress } from "../core/store-address";
+import { ChannelStore, HELPER_MIRROR } from "./channel-store";
 
 /** The host user who owns the store: given as "uid:gid", else whoever owns the store dir now. */
 function resolveOwner(spec: string | undefined, storeDir: string): Owner {
@@ -21,10 +22,15 @@ function resolveOwner(spec: string | undefined, storeDir: string): Owner {
 }
 
 /** The store at `address` (--store): the backend its address names. A directory store writes files as its owner. */
-export function openStore(address: string, ownerSpec: string | undefined): Store {
+export function openStore(address: string, ownerSpec: string | undefined, channel: string | undefined): Store {
   const parsed = parseStoreAddress(address);
   switch (parsed.kind) {
     case "dir":
       return new DirStore(parsed.path, resolveOwner(ownerSpec, parsed.path));
+    case "helper":
+      if (!parsed.name || !channel) {
+        throw new UserError(`the store ${address} is reached through the plugin: start this container with docker claudeauth (--store helper:NAME), which sets CLAUDEAUTH_CHANNEL`, 125);
+      }
+      return new ChannelStore(parsed.name, channel, HELPER_MIRROR);
   }
 }

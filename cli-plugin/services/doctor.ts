@@ -166,12 +166,7 @@ async function clockCheck(docker: Docker): Promise<Check> {
 }
 
 async function remoteEngineCheck(docker: Docker, ref: StoreRef & { kind: "dir" }): Promise<Check> {
-  const described = docker.describeEngine();
-  let endpoint = /^host (\S+)/.exec(described)?.[1] ?? null;
-  if (!endpoint) {
-    const result = await docker.capture(["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]);
-    endpoint = result.code === 0 ? result.stdout.trim() : null;
-  }
+  const endpoint = await docker.endpoint();
   if (endpoint && !endpoint.startsWith("unix://") && !endpoint.startsWith("npipe://")) {
     return {
       name: "engine-location",

@@ -11,11 +11,12 @@ import { envFlags, mountFlags } from "../engine/passthrough";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 import { readReport } from "../stores/backends";
+import { withContainerStore } from "../stores/container-store";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
 // refresh token under the store lock (single-flight with any run in progress) and commits
-// the rotated pair. With --if-expiring-within, a host-dir store that is fresh enough is
-// left alone without starting a container.
+// the rotated pair. With --if-expiring-within, a host-dir or helper store that is fresh
+// enough is left alone without starting a container.
 
 export type RefreshOptions = {
   selection: StoreSelection;
@@ -42,7 +43,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   await requireStore(ref, docker);
 
   let beforeGeneration: number | null = null;
-  if (ref.kind === "dir") {
+  if (ref.kind !== "volume") {
     const before = analyze(ref, await readReport(ref, docker));
     if (before.mode === "long-lived") {
       print(`profile ${ref.profile} uses a long-lived token: nothing to refresh`);
@@ -64,8 +65,8 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   const mounts = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("refresh", ref.profile);
-  const args = [
-    ...productionRunFlags(ref, name, options.network, options.hardening),
+  const args = (store: string[]) => [
+    ...productionRunFlags(ref, name, options.network, options.hardening, store),
     ...env,
     ...mounts,
     "--entrypoint", "/usr/bin/tini",
@@ -74,7 +75,9 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   ];
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const outcome = await docker.stream(args, { stdin: "ignore", container: name, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) });
+  const outcome = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), { stdin: "ignore", container: name, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) }),
+  );
   const errors = Buffer.concat(stderr).toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   if (outcome.code !== 0) {
     const last = redact((errors.pop() ?? `exit code ${outcome.code}`).replace(/^claudeauth: (error: )?(internal error: )?/, ""));
@@ -86,7 +89,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   const after = analyze(ref, await readReport(ref, docker));
   const generation = after.capture?.generation ?? null;
   if (after.accessToken && (ref.kind === "volume" || generation !== beforeGeneration)) {
-    const verb = ref.kind === "dir" ? "refreshed" : "checked";
+    const verb = ref.kind === "volume" ? "checked" : "refreshed";
     print(`${verb} profile ${ref.profile}: access token expires ${when(after.accessToken.expiresAt)} (capture #${generation})`);
   } else if (after.accessToken) {
     print(`profile ${ref.profile} was not refreshed (another run may have just done it): access token expires ${when(after.accessToken.expiresAt)}`);

@@ -11,13 +11,15 @@ import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 /** Whether the store exists before setup creates it. */
 export async function storeExists(ref: StoreRef, docker: Docker): Promise<boolean> {
   if (ref.kind === "dir") return fs.existsSync(ref.path);
+  // A helper entry is written only by a commit: an aborted setup leaves none to remove.
+  if (ref.kind === "helper") return true;
   return (await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume])).code === 0;
 }
 
 /** Removes a store this setup created and left without a capture. */
 export async function removeCreatedStore(ref: StoreRef, docker: Docker): Promise<void> {
   if (ref.kind === "dir") fs.rmSync(ref.path, { recursive: true, force: true });
-  else await docker.capture(["volume", "rm", ref.volume]);
+  else if (ref.kind === "volume") await docker.capture(["volume", "rm", ref.volume]);
   log.info(`removed ${describeStore(ref)}, which this setup created`);
 }
 

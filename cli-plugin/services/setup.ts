@@ -1,4 +1,3 @@
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -6,10 +5,12 @@ import { containerName, hardeningFlags, type Docker, type Hardening } from "../e
 import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { openBackend, readReport } from "../stores/backends";
 import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
 import type { StoreReport } from "../../core/store-report";
+import { withContainerStore } from "../stores/container-store";
+import { readHelperBundle, refuseRemoteEngine } from "../stores/helper-store";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
 import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
@@ -65,14 +66,13 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     // container's terminal: make it wide, so that the token is printed on one line.
     if (tty) command = ["sh", "-c", 'stty cols 500 rows 50 2>/dev/null; exec "$@"', "sh", ...command];
   }
-  const args = [
+  const args = (store: string[]) => [
     // No json-file log: what the login prints (a long-lived token, too) stays on the terminal.
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...interactiveFlags(io, !options.noTty),
     ...(options.network ? ["--network", options.network] : []),
     ...hardeningFlags(options.hardening),
-    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
+    ...store,
     ...env,
     ...volumes,
     image,
@@ -82,7 +82,9 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   const before = await readReport(ref, docker);
   if (!options.longLived) log.info(`starting the login in ${image} (profile ${ref.profile}, store ${describeStore(ref)}); exit the CLI when you are logged in`);
   const relay = options.longLived ? new TokenScanningRelay((text) => process.stdout.write(text)) : null;
-  const result = await docker.stream(args, relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name });
+  const result = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name }),
+  );
   relay?.flush();
 
   if (relay) {
@@ -209,6 +211,12 @@ function readStdin(): Promise<string> {
 export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void> {
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
+    return;
+  }
+  if (ref.kind === "helper") {
+    // A missing helper, a locked keychain or a GPG key that is not there shows now, before the login.
+    await refuseRemoteEngine(ref, docker);
+    await readHelperBundle(ref);
     return;
   }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);

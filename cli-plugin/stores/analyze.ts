@@ -15,7 +15,7 @@ export type FileInfo = { path: string; type: FileEntry["type"]; mode: string; ow
 
 export type StoreStatus = {
   profile: string;
-  store: { kind: "dir" | "volume"; location: string };
+  store: { kind: StoreRef["kind"]; location: string };
   healthy: boolean;
   /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
   state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
@@ -45,6 +45,7 @@ export function suggest(command: string, ref: StoreRef): string {
   const parts = [`docker claudeauth ${command}`];
   if (ref.profile !== DEFAULT_PROFILE) parts.push(`--profile ${ref.profile}`);
   if (ref.kind === "volume") parts.push(`--store-volume ${ref.volume}`);
+  else if (ref.kind === "helper") parts.push(`--store helper:${ref.configured ? "" : ref.helper}`);
   else if (ref.source === "--store") parts.push(`--store ${quote(ref.path)}`);
   return parts.join(" ");
 }
@@ -60,7 +61,7 @@ function octal(mode: number, type: FileEntry["type"]): string {
 export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
   const status: StoreStatus = {
     profile: ref.profile,
-    store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.volume },
+    store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : `helper:${ref.helper}` },
     healthy: false,
     state: "ok",
     mode: null,
@@ -213,6 +214,7 @@ function explain(problem: string): string {
 
 function displayPath(ref: StoreRef, relative: string): string {
   if (ref.kind === "volume") return relative === "." ? `volume ${ref.volume}` : `${relative} in volume ${ref.volume}`;
+  if (ref.kind === "helper") return relative === "." ? describeStore(ref) : `${relative} in ${describeStore(ref)}`;
   return relative === "." ? ref.path : path.join(ref.path, relative);
 }
 

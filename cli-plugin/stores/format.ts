@@ -29,7 +29,7 @@ export function renderFinding(finding: Finding): string {
 export function renderStatus(status: StoreStatus, options: { files?: boolean } = {}, now = Date.now()): string {
   const rows: [string, string][] = [
     ["Profile", status.profile],
-    ["Store", status.store.kind === "dir" ? status.store.location : `volume ${status.store.location}`],
+    ["Store", status.store.kind === "volume" ? `volume ${status.store.location}` : status.store.location],
     ["Status", stateWord(status)],
   ];
   if (status.mode) rows.push(["Mode", status.mode === "oauth" ? "oauth (access token renewed with the refresh token)" : "long-lived token (claude setup-token)"]);

@@ -1,7 +1,7 @@
 // The plugin's pure parts, imported directly: argv as docker hands it over, the verdicts of
 // `test`, the redacting relay of setup --long-lived.
-import os from "node:os";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseInvocation } from "../../cli-plugin/docker-cli/invocation";
@@ -60,6 +60,21 @@ describe("store locations", () => {
     expect(resolveStore({}, {})).toMatchObject({ kind: "dir", path: path.join(os.homedir(), ".claude-hub", "default"), source: "default" });
     expect(resolveStore({ volume: "vol-1" })).toMatchObject({ kind: "volume", volume: "vol-1", profile: "default" });
     expect(() => resolveStore({ volume: "../x" })).toThrow(/invalid volume name/);
+  });
+
+  it("a credential helper: helper:NAME, or helper: for the credsStore of the Docker config; one line when there is none", () => {
+    expect(resolveStore({ profile: "a", store: "helper:pass" })).toEqual({ kind: "helper", profile: "a", helper: "pass", configured: false });
+    expect(() => resolveStore({ store: "helper:../x" })).toThrow(/^invalid credential helper name "\.\.\/x": use the NAME of docker-credential-NAME/);
+    const config = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-units-"));
+    try {
+      expect(() => resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toThrow(`--store helper: uses the credsStore of ${config}/config.json, which does not exist: name the helper (--store helper:pass, helper:osxkeychain, ...)`);
+      fs.writeFileSync(path.join(config, "config.json"), JSON.stringify({ auths: {} }));
+      expect(() => resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toThrow(/which sets none: name the helper/);
+      fs.writeFileSync(path.join(config, "config.json"), JSON.stringify({ credsStore: "secretservice" }));
+      expect(resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toEqual({ kind: "helper", profile: "default", helper: "secretservice", configured: true });
+    } finally {
+      fs.rmSync(config, { recursive: true, force: true });
+    }
   });
 
   it("--mount quotes a path with a comma", () => {
