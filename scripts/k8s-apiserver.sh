@@ -22,14 +22,18 @@
 #   start    (default) make sure it runs; print the admin kubeconfig path
 #   stop     stop etcd and the apiserver this script started (the state dir is kept)
 #   kubectl  run the cached kubectl against the admin kubeconfig
+# CLAUDEAUTH_K8S_INSTANCE=N (default 0) runs another, separate cluster (own etcd, ports and
+# state): a test that stops its API server mid-run does not disturb the others.
 set -euo pipefail
 
 VERSION=v1.20.2
 CACHE=/var/cache/claudeauth/k8s-$VERSION
-STATE=/var/lib/claudeauth-k8s
-ETCD_PORT=23790
-ETCD_PEER_PORT=23800
-API_PORT=16443
+INSTANCE=${CLAUDEAUTH_K8S_INSTANCE:-0}
+[[ $INSTANCE =~ ^[0-9]$ ]] || { echo "k8s-apiserver.sh: CLAUDEAUTH_K8S_INSTANCE must be 0-9" >&2; exit 1; }
+STATE=/var/lib/claudeauth-k8s-$INSTANCE
+ETCD_PORT=$((23790 + 10 * INSTANCE))
+ETCD_PEER_PORT=$((23791 + 10 * INSTANCE))
+API_PORT=$((16443 + INSTANCE))
 KUBECONFIG_PATH=$STATE/admin.kubeconfig
 WAIT_SECONDS=60
 

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import os from "node:os";
-import { UserError } from "../errors";
+import { LockLostError, LockTimeoutError } from "../lock";
 import { KubeApi, KubeUnreachableError, apiError, type KubeResponse } from "./api";
 import type { KubeRef } from "./secret";
 
@@ -17,7 +17,7 @@ type RawLease = {
 };
 
 /** The Lease was lost (taken over or not renewed in time): nothing may be spent under it any more. */
-export class LeaseLostError extends UserError {}
+export class LeaseLostError extends LockLostError {}
 
 const POLL_MS = 300;
 
@@ -51,7 +51,17 @@ export class LeaseLock {
     let seen = { resourceVersion: "", at: 0 };
     let told = false;
     for (;;) {
-      const lease = await this.read();
+      let lease: RawLease | null;
+      try {
+        lease = await this.read();
+      } catch (error) {
+        // While the API server does not answer, the holder cannot renew nor commit what it
+        // refreshed: its Lease counts as expired only after a whole duration seen *after* that.
+        if (!(error instanceof KubeUnreachableError) || Date.now() > deadline) throw error;
+        seen = { resourceVersion: "", at: 0 };
+        await sleep(POLL_MS + Math.random() * POLL_MS);
+        continue;
+      }
       const holder = lease?.spec?.holderIdentity ?? "";
       const version = lease?.metadata?.resourceVersion ?? "";
       if (version !== seen.resourceVersion) seen = { resourceVersion: version, at: Date.now() };
@@ -66,7 +76,7 @@ export class LeaseLock {
         told = true;
       }
       if (Date.now() > deadline) {
-        throw new UserError(`the refresh Lease ${this.ref.namespace}/${this.ref.name} stayed held by ${holder} for ${Math.round(timeoutMs / 1000)}s: try again later`);
+        throw new LockTimeoutError(`the refresh Lease ${this.ref.namespace}/${this.ref.name} stayed held by ${holder} for ${Math.round(timeoutMs / 1000)}s: try again later`);
       }
       await sleep(POLL_MS + Math.random() * POLL_MS);
     }
@@ -77,6 +87,12 @@ export class LeaseLock {
     if (await this.read()) return;
     const response = await this.api.request<RawLease>("POST", this.path.slice(0, this.path.lastIndexOf("/")), this.manifest({}));
     if (response.status !== 201 && response.status !== 409) throw this.error(response, "create");
+  }
+
+  /** Deletes the Lease (the store is removed). */
+  async remove(): Promise<void> {
+    const response = await this.api.request("DELETE", this.path);
+    if (response.status !== 200 && response.status !== 404) throw this.error(response, "delete");
   }
 
   /** Throws unless we hold the Lease with time to spare: checked right before a token is spent. */

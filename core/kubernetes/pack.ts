@@ -14,8 +14,11 @@ import { InvalidCaptureError } from "../store";
 export const MAX_PACKED_BYTES = 1024 * 1024 - 16 * 1024;
 const MAX_ENTRIES = 10_000;
 
-export function packCapture(dir: string): Buffer {
-  const files: Record<string, string> = {};
+/** A capture dir's files: relative path → base64 content. */
+export type CaptureFiles = Record<string, string>;
+
+export function readCaptureFiles(dir: string): CaptureFiles {
+  const files: CaptureFiles = {};
   const walk = (relative: string) => {
     for (const name of fs.readdirSync(path.join(dir, relative)).sort()) {
       const entry = relative ? `${relative}/${name}` : name;
@@ -25,6 +28,10 @@ export function packCapture(dir: string): Buffer {
     }
   };
   walk("");
+  return files;
+}
+
+export function packCapture(files: CaptureFiles): Buffer {
   const packed = zlib.gzipSync(JSON.stringify(files));
   if (packed.length > MAX_PACKED_BYTES) {
     throw new InvalidCaptureError(
@@ -34,8 +41,8 @@ export function packCapture(dir: string): Buffer {
   return packed;
 }
 
-/** Unpacks into `dir` (new, private); anything that is not a plain relative path makes the capture invalid. */
-export function unpackCapture(packed: Buffer, dir: string): void {
+/** The files of a packed capture; anything that is not a plain relative path makes the capture invalid. */
+export function decodeCapture(packed: Buffer): CaptureFiles {
   let files: Record<string, unknown>;
   try {
     files = JSON.parse(zlib.gunzipSync(packed, { maxOutputLength: 64 * MAX_AUTH_FILE_BYTES }).toString("utf8")) as Record<string, unknown>;
@@ -45,10 +52,19 @@ export function unpackCapture(packed: Buffer, dir: string): void {
   }
   const entries = Object.entries(files);
   if (entries.length > MAX_ENTRIES) throw new InvalidCaptureError(`the Secret's capture has more than ${MAX_ENTRIES} files`);
-  makePrivateDir(dir);
   for (const [name, content] of entries) {
     const parts = name.split("/");
     if (typeof content !== "string" || !parts.every(isSafeName) || parts.length > 8) throw new InvalidCaptureError(`the Secret's capture holds an unsafe entry "${name}"`);
+  }
+  return files as CaptureFiles;
+}
+
+/** Unpacks into `dir` (new, private). */
+export function unpackCapture(packed: Buffer, dir: string): void {
+  const files = decodeCapture(packed);
+  makePrivateDir(dir);
+  for (const [name, content] of Object.entries(files)) {
+    const parts = name.split("/");
     try {
       for (let i = 1; i < parts.length; i++) {
         const sub = path.join(dir, ...parts.slice(0, i));

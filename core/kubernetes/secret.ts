@@ -63,6 +63,12 @@ export class SecretClient {
     return decode(response.body);
   }
 
+  async delete(resourceVersion: string): Promise<void> {
+    const response = await this.api.request("DELETE", this.path, { apiVersion: "v1", kind: "DeleteOptions", preconditions: { resourceVersion } });
+    if (response.status === 409) throw new SecretConflictError(`Secret ${this.ref.namespace}/${this.ref.name} changed since it was read`);
+    if (response.status !== 200 && response.status !== 404) throw this.error(response, "delete");
+  }
+
   private manifest(data: Record<string, Buffer>, annotations: Record<string, string>, labels: Record<string, string> = {}) {
     return {
       apiVersion: "v1",

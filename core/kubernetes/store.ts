@@ -3,45 +3,55 @@ import os from "node:os";
 import path from "node:path";
 import { CAPTURE_META_FILE } from "../layout";
 import { makePrivateDir, writeNewFile } from "../safe-fs";
-import { ConflictError, InvalidCaptureError, readCapture, sha256, type Capture, type CaptureMeta } from "../store";
+import type { LockOptions } from "../lock";
+import {
+  InvalidCaptureError, readCapture, sha256,
+  type Capture, type CaptureMeta, type CommitMeta, type Draft, type Fill, type LockedStore, type RescueReserve, type Store,
+} from "../store";
 import { UserError } from "../errors";
 import { log } from "../output";
-import type { KubeApi } from "./api";
+import { KubeUnreachableError, type KubeApi } from "./api";
 import { formatKubernetesAddress, leaseRef } from "./address";
 import { LeaseLock } from "./lease";
-import { packCapture, unpackCapture } from "./pack";
+import { decodeCapture, packCapture, readCaptureFiles, unpackCapture, type CaptureFiles } from "./pack";
 import { SecretClient, SecretConflictError, isManaged, type KubeRef, type SecretObject } from "./secret";
 
-// A store in a Kubernetes Secret: one current capture (packed, pack.ts), its generation and
-// the digests of refresh tokens the endpoint rejected in annotations. Every write is a
-// compare-and-swap on the resourceVersion we read; a 409 means someone else wrote, and we
-// read again instead of overwriting. A Secret of the same name that is not labelled ours is
-// never written. Captures are unpacked into a private scratch directory and validated there
-// with the same code as a directory store's.
+// The Kubernetes backend: a store in a Secret, addressed k8s://NAMESPACE/NAME.
+//   - The Secret holds the current capture (packed, pack.ts); its generation, and the digests
+//     of refresh tokens the endpoint rejected, are annotations; a rescued pair is a data key.
+//   - Every write is a compare-and-swap on the resourceVersion last read: the API server
+//     answers 409 when anyone wrote since, and we read again instead of overwriting. A 409
+//     that is not a newer capture (a label, another annotation) is retried, a few times.
+//   - The store's lock is the Lease NAME-refresh (lease.ts): single flight across pods.
+//   - A Secret of that name without our label is never written.
+// Captures are unpacked into a private scratch directory (in the entrypoint, on its tmpfs) and
+// validated there with the same code as a directory store's.
 
 const CAPTURE_KEY = "capture.json.gz";
+const RESCUE_KEY = "rescue.json";
 const GENERATION = "claudeauth/generation";
 const REJECTED = "claudeauth/rejected-refresh-tokens";
 const KEEP_REJECTED = 16;
 const KEEP_UNPACKED = 8;
-/** A 409 that is not someone's commit (labels, another annotation) is retried this many times. */
+/** Conflicts in a row before a write gives up: something else keeps writing the Secret. */
 export const MAX_CONFLICT_RETRIES = 5;
+/** How long a write keeps trying while the API server does not answer (a rotated pair waits in memory meanwhile). */
+const UNREACHABLE_RETRY_MS = 20_000;
 
 export type KubernetesStoreOptions = {
-  /** How long a refresh Lease lasts without renewal (the directory store's lock-stale time). */
+  /** A Lease not renewed for this long is taken over (the directory store's --lock-stale). */
   leaseMs: number;
-  /** Where captures are unpacked: a new private directory is made in it. */
+  /** Where captures are unpacked (a new private directory is made in it): a tmpfs in the entrypoint. */
   scratchParent?: string;
 };
 
-export class KubernetesStore {
-  readonly secret: SecretClient;
-  readonly address: string;
-  private readonly scratch: string;
+export class KubernetesStore implements Store {
+  readonly location: string;
+  readonly owner = undefined;
+  private readonly secret: SecretClient;
+  private scratchDir: string | undefined;
   private unpacked = 0;
-  /** The Secret as last read: the base of the next compare-and-swap. */
-  private last: SecretObject | null = null;
-  /** Conflicts met and retried (for the bench and the race test's figures). */
+  /** Conflicts met and retried, for the bench and the race test's figures. */
   conflicts = 0;
 
   constructor(
@@ -50,140 +60,190 @@ export class KubernetesStore {
     readonly options: KubernetesStoreOptions,
   ) {
     this.secret = new SecretClient(api, ref);
-    this.address = formatKubernetesAddress(ref);
-    this.scratch = fs.mkdtempSync(path.join(options.scratchParent ?? os.tmpdir(), "claudeauth-k8s-"));
-    process.once("exit", () => fs.rmSync(this.scratch, { recursive: true, force: true }));
+    this.location = formatKubernetesAddress(ref);
   }
 
-  /** The current capture; null when the Secret does not exist yet. */
+  get rescueLocation(): string {
+    return `the Secret ${this.ref.namespace}/${this.ref.name} (key ${RESCUE_KEY})`;
+  }
+
+  /** Nothing to create before the first commit (which creates the Secret); a Secret that is not ours is refused here. */
+  async ensure(): Promise<void> {
+    await this.readOurs();
+  }
+
   async readCurrent(): Promise<Capture | null> {
     const secret = await this.readOurs();
     return secret ? this.captureOf(secret) : null;
   }
 
-  /** The current generation (0 before the first commit), as last read. */
-  get generation(): number | null {
-    return this.last ? generationOf(this.last) : null;
+  async generations(): Promise<number[]> {
+    const secret = await this.readOurs();
+    return secret?.data[CAPTURE_KEY] ? [generationOf(secret)] : [];
   }
 
-  /**
-   * Validates the draft built by `fill` and makes it current. With `expectedGeneration` a
-   * commit made by anyone since is a ConflictError; without, ours goes on top of theirs.
-   */
-  async commit(fill: (draftDir: string) => void, meta: Omit<CaptureMeta, "schema" | "capturedAt">, options: { expectedGeneration?: number | null } = {}): Promise<Capture> {
-    const draft = this.newDir("draft");
+  async hasRescue(): Promise<boolean> {
+    return Boolean((await this.readOurs())?.data[RESCUE_KEY]);
+  }
+
+  async withLock<T>(fn: (locked: LockedStore) => Promise<T>, options: LockOptions = {}): Promise<T> {
+    const lease = new LeaseLock(this.api, leaseRef(this.ref), options.staleMs ?? this.options.leaseMs);
+    const timeoutMs = options.timeoutMs ?? Math.max(60_000, 4 * lease.durationMs);
+    await lease.acquire(timeoutMs, (holder) => log.info(`waiting for ${holder} (Lease ${lease.ref.namespace}/${lease.ref.name}) to finish with ${this.location}`));
     try {
-      makePrivateDir(draft);
-      fill(draft);
-      const fullMeta: CaptureMeta = { schema: 1, capturedAt: new Date().toISOString(), ...meta };
-      writeNewFile(path.join(draft, CAPTURE_META_FILE), JSON.stringify(fullMeta, null, 2) + "\n");
-      readCapture(draft, 0); // throws InvalidCaptureError: nothing invalid reaches the Secret
-      const packed = packCapture(draft);
-      for (let attempt = 0; ; attempt++) {
-        const base = attempt === 0 && this.last ? this.last : await this.readOurs();
-        const current = base ? generationOf(base) : null;
-        if (options.expectedGeneration !== undefined && options.expectedGeneration !== current) {
-          throw new ConflictError(`the store moved from capture ${options.expectedGeneration} to ${current}`);
-        }
-        try {
-          const written = await this.write(base, { [CAPTURE_KEY]: packed }, { [GENERATION]: String((current ?? 0) + 1) });
-          return this.captureOf(written);
-        } catch (error) {
-          if (!(error instanceof SecretConflictError)) throw error;
-          this.conflicts++;
-          this.last = null;
-          if (attempt >= MAX_CONFLICT_RETRIES) {
-            throw new UserError(`the Secret ${this.address} changed under every one of ${attempt + 1} writes: something else keeps writing to it; stop it and try again`);
-          }
-          await sleep(50 * 2 ** attempt * (0.5 + Math.random()));
-        }
-      }
-    } finally {
-      fs.rmSync(draft, { recursive: true, force: true });
-    }
-  }
-
-  /** Whether the token endpoint already rejected this refresh token (it is never sent again). */
-  isRejected(refreshToken: string): boolean {
-    return rejectedOf(this.last).includes(sha256(refreshToken));
-  }
-
-  /** Remembers (by digest, in an annotation) a refresh token the endpoint rejected. */
-  async markRejected(refreshToken: string): Promise<void> {
-    for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
-      const base = await this.readOurs();
-      if (!base) return;
-      const kept = [...rejectedOf(base).filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);
-      try {
-        await this.write(base, base.data, { [REJECTED]: kept.join(",") });
-        return;
-      } catch (error) {
-        if (!(error instanceof SecretConflictError)) throw error;
-        this.conflicts++;
-      }
-    }
-  }
-
-  /** Single flight: `work` runs while we hold the Lease NAME-refresh; it calls assertHeld() right before spending a token. */
-  async withRefreshLease<T>(work: (assertHeld: () => void) => Promise<T>): Promise<T> {
-    const lease = new LeaseLock(this.api, leaseRef(this.ref), this.options.leaseMs);
-    await lease.acquire(Math.max(60_000, 4 * this.options.leaseMs), (holder) => log.info(`waiting for ${holder} to finish refreshing (Lease ${this.ref.namespace}/${lease.ref.name})`));
-    try {
-      return await work(() => lease.assertHeld());
+      return await fn(this.locked(lease));
     } finally {
       await lease.release();
     }
   }
 
-  /** Creates the refresh Lease if it is missing (setup, with the user's rights: pods need no create). */
-  async ensureLease(): Promise<void> {
-    const lease = new LeaseLock(this.api, leaseRef(this.ref), this.options.leaseMs);
-    await lease.ensureExists();
+  async remove(): Promise<void> {
+    const secret = await this.readOurs();
+    if (secret) await this.secret.delete(secret.resourceVersion);
+    await new LeaseLock(this.api, leaseRef(this.ref), this.options.leaseMs).remove();
+  }
+
+  private locked(lease: LeaseLock): LockedStore {
+    const prepare = async (fill: Fill, meta: CommitMeta): Promise<Draft> => {
+      const dir = this.newDir("draft");
+      const discard = () => fs.rmSync(dir, { recursive: true, force: true });
+      makePrivateDir(dir);
+      try {
+        fill(dir);
+        const fullMeta: CaptureMeta = { schema: 1, capturedAt: new Date().toISOString(), ...meta };
+        writeNewFile(path.join(dir, CAPTURE_META_FILE), JSON.stringify(fullMeta, null, 2) + "\n");
+        readCapture(dir, 0); // throws InvalidCaptureError: nothing invalid reaches the Secret
+        packCapture(readCaptureFiles(dir)); // and nothing too big: found before a token is spent
+      } catch (error) {
+        discard();
+        throw error;
+      }
+      return { dir, commit: () => this.commitDraft(dir, lease).finally(discard), discard };
+    };
+    return {
+      readCurrent: () => this.readCurrent(),
+      prepare,
+      commit: async (fill, meta) => (await prepare(fill, meta)).commit(),
+      forgetBefore: async () => {
+        // One capture only: nothing older to forget but a rescue.
+        await this.update(lease, (secret) => ({ data: withoutKey(secret.data, RESCUE_KEY) }));
+      },
+      assertHeld: () => lease.assertHeld(),
+      isRejected: async (refreshToken) => rejectedOf(await this.readOurs()).includes(sha256(refreshToken)),
+      markRejected: async (refreshToken) => {
+        await this.update(lease, (secret) => {
+          const kept = [...rejectedOf(secret).filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);
+          return { annotations: { [REJECTED]: kept.join(",") } };
+        });
+      },
+      readRescue: async () => (await this.readOurs())?.data[RESCUE_KEY]?.toString("utf8") ?? null,
+      removeRescue: async () => {
+        await this.update(lease, (secret) => ({ data: withoutKey(secret.data, RESCUE_KEY) }));
+      },
+      reserveRescue: async (): Promise<RescueReserve> => ({
+        // A Secret has room for it whenever it has room for the capture (checked in prepare).
+        write: async (text) => {
+          await this.update(lease, (secret) => ({ data: { ...secret.data, [RESCUE_KEY]: Buffer.from(text) } }), { evenIfLost: true });
+        },
+        release: () => undefined,
+      }),
+    };
+  }
+
+  /** Makes a draft current: a compare-and-swap that never overwrites a capture committed meanwhile. */
+  private async commitDraft(dir: string, lease: LeaseLock): Promise<Capture> {
+    const files = readCaptureFiles(dir);
+    const packed = packCapture(files);
+    let committed: SecretObject | undefined;
+    await this.update(lease, (secret, current) => {
+      if (current && sameFiles(current, files)) return null; // identical: keep the current capture
+      return { data: { ...withoutKey(secret?.data ?? {}, CAPTURE_KEY), [CAPTURE_KEY]: packed }, annotations: { [GENERATION]: String((secret ? generationOf(secret) : 0) + 1) } };
+    }, { create: true, onWritten: (s) => (committed = s) });
+    return this.captureOf(committed ?? (await this.readOurs())!);
+  }
+
+  /**
+   * Read, change, compare-and-swap, under the Lease; on 409, read again and re-apply (the
+   * change is computed from what is there, so a newer capture is never overwritten: a commit
+   * builds its generation on the one it reads, and only the Lease holder commits).
+   */
+  private async update(
+    lease: LeaseLock,
+    change: (secret: SecretObject | null, currentFiles: CaptureFiles | null) => { data?: Record<string, Buffer>; annotations?: Record<string, string> } | null,
+    options: { create?: boolean; evenIfLost?: boolean; onWritten?: (secret: SecretObject) => void } = {},
+  ): Promise<void> {
+    const unreachableUntil = Date.now() + UNREACHABLE_RETRY_MS;
+    for (let attempt = 0; ; ) {
+      try {
+        const secret = await this.readOurs();
+        if (!secret && !options.create) return;
+        const currentFiles = secret?.data[CAPTURE_KEY] ? filesOf(secret) : null;
+        const wanted = change(secret, currentFiles);
+        if (!wanted) return;
+        if (!options.evenIfLost) lease.assertHeld();
+        const data = wanted.data ?? secret?.data ?? {};
+        const annotations = { ...secret?.annotations, ...wanted.annotations };
+        const written = secret ? await this.secret.replace(secret.resourceVersion, data, annotations, secret.labels) : await this.secret.create(data, annotations);
+        options.onWritten?.(written);
+        return;
+      } catch (error) {
+        if (error instanceof SecretConflictError) {
+          this.conflicts++;
+          if (++attempt > MAX_CONFLICT_RETRIES) {
+            throw new UserError(`the Secret ${this.ref.namespace}/${this.ref.name} changed under each of ${attempt} writes in a row: something else keeps writing it; stop that and try again`);
+          }
+          await sleep(50 * 2 ** attempt * (0.5 + Math.random()));
+        } else if (error instanceof KubeUnreachableError && Date.now() < unreachableUntil) {
+          await sleep(500 + Math.random() * 500);
+        } else {
+          throw error;
+        }
+      }
+    }
   }
 
   private async readOurs(): Promise<SecretObject | null> {
     const secret = await this.secret.get();
     if (secret && !isManaged(secret)) {
       throw new UserError(
-        `the Secret ${this.ref.namespace}/${this.ref.name} exists and is not a claudeauth store (no label app.kubernetes.io/managed-by=claudeauth): it is left as it is; use another name (k8s://${this.ref.namespace}/OTHER)`,
+        `the Secret ${this.ref.namespace}/${this.ref.name} exists and is not a claudeauth store (it lacks the label app.kubernetes.io/managed-by=claudeauth): it is left untouched; use another name (k8s://${this.ref.namespace}/OTHER)`,
       );
     }
-    this.last = secret;
     return secret;
-  }
-
-  private async write(base: SecretObject | null, data: Record<string, Buffer>, annotations: Record<string, string>): Promise<SecretObject> {
-    const written = base
-      ? await this.secret.replace(base.resourceVersion, data, { ...base.annotations, ...annotations }, base.labels)
-      : await this.secret.create(data, annotations);
-    this.last = written;
-    return written;
   }
 
   private captureOf(secret: SecretObject): Capture {
     const generation = generationOf(secret);
     const packed = secret.data[CAPTURE_KEY];
-    if (!packed) throw new InvalidCaptureError(`the Secret ${this.address} holds no capture: log in again with "docker claudeauth setup --store ${this.address}"`);
+    const fix = `log in again with "docker claudeauth setup --store ${this.location}"`;
+    if (!packed) throw new InvalidCaptureError(`the Secret ${this.ref.namespace}/${this.ref.name} holds no capture: ${fix}`, "no capture");
     const dir = this.newDir(`capture-${generation}`);
     try {
       unpackCapture(packed, dir);
       return readCapture(dir, generation, { lenient: true });
     } catch (error) {
+      fs.rmSync(dir, { recursive: true, force: true });
       if (error instanceof InvalidCaptureError) {
-        throw new InvalidCaptureError(`the Secret ${this.address} holds no usable capture (${error.problem}); log in again with "docker claudeauth setup --store ${this.address}"`, error.problem);
+        throw new InvalidCaptureError(`the Secret ${this.ref.namespace}/${this.ref.name} holds no usable capture (${error.problem}); ${fix}`, error.problem);
       }
       throw error;
     }
   }
 
-  /** A new path in the scratch dir; unpacked captures older than the last few are removed (a long run reads many). */
+  /** A new path in our private scratch dir; unpacked captures older than the last few go (a long run reads many). */
   private newDir(what: string): string {
-    const dir = path.join(this.scratch, `${what}-${++this.unpacked}`);
-    for (const name of fs.readdirSync(this.scratch)) {
-      const n = Number(name.slice(name.lastIndexOf("-") + 1));
-      if (name.startsWith("capture-") && n <= this.unpacked - KEEP_UNPACKED) fs.rmSync(path.join(this.scratch, name), { recursive: true, force: true });
+    if (!this.scratchDir) {
+      const scratch = fs.mkdtempSync(path.join(this.options.scratchParent ?? os.tmpdir(), "claudeauth-k8s-"));
+      process.once("exit", () => fs.rmSync(scratch, { recursive: true, force: true }));
+      this.scratchDir = scratch;
     }
-    return dir;
+    const n = ++this.unpacked;
+    for (const name of fs.readdirSync(this.scratchDir)) {
+      if (name.startsWith("capture-") && Number(name.slice(name.lastIndexOf("-") + 1)) <= n - KEEP_UNPACKED) {
+        fs.rmSync(path.join(this.scratchDir, name), { recursive: true, force: true });
+      }
+    }
+    return path.join(this.scratchDir, `${what}-${n}`);
   }
 }
 
@@ -194,6 +254,25 @@ function generationOf(secret: SecretObject): number {
 
 function rejectedOf(secret: SecretObject | null): string[] {
   return (secret?.annotations[REJECTED] ?? "").split(",").filter(Boolean);
+}
+
+function filesOf(secret: SecretObject): CaptureFiles | null {
+  try {
+    return decodeCapture(secret.data[CAPTURE_KEY]!);
+  } catch {
+    return null; // unreadable: any draft replaces it
+  }
+}
+
+/** The same files but for the capture metadata (which carries a time). */
+function sameFiles(a: CaptureFiles, b: CaptureFiles): boolean {
+  const keys = (f: CaptureFiles) => Object.keys(f).filter((k) => k !== CAPTURE_META_FILE).sort();
+  const [ka, kb] = [keys(a), keys(b)];
+  return ka.join("\0") === kb.join("\0") && ka.every((k) => a[k] === b[k]);
+}
+
+function withoutKey(data: Record<string, Buffer>, key: string): Record<string, Buffer> {
+  return Object.fromEntries(Object.entries(data).filter(([k]) => k !== key));
 }
 
 function sleep(ms: number): Promise<void> {

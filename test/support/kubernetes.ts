@@ -1,0 +1,205 @@
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import https from "node:https";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, binary, BASE_PATH, type Handle, type Result } from "./entrypoint";
+import { scanOutput } from "./token-scan";
+import { claudeJsonText } from "./fixtures";
+import { KubeApi } from "../../core/kubernetes/api";
+import { KubernetesStore } from "../../core/kubernetes/store";
+import { writeNewFile } from "../../core/safe-fs";
+import type { Capture } from "../../core/store";
+
+// The real Kubernetes API server of the k8s:// store tests (scripts/k8s-apiserver.sh: etcd +
+// kube-apiserver v1.20.2, token auth, RBAC, no kubelet). With no kubelet there are no pods: a
+// "pod" here is a claudeauth-entrypoint process with what a kubelet would give it, its own
+// service account's token and the CA mounted at /var/run/secrets/kubernetes.io/serviceaccount
+// (in a mount namespace of its own), KUBERNETES_SERVICE_HOST/PORT, and a host name of its own.
+
+export const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+export const KUBECTL = "/var/cache/claudeauth/k8s-v1.20.2/kubectl";
+
+export type Cluster = { instance: number; kubeconfig: string; server: URL; ca: Buffer; adminToken: string };
+
+/** Starts (or finds) the API server of `instance` (0: the shared one) and returns how to reach it as admin. */
+export function startCluster(instance = 0): Cluster {
+  const kubeconfig = execFileSync("bash", [path.join(ROOT, "scripts/k8s-apiserver.sh")], {
+    env: { ...process.env, CLAUDEAUTH_K8S_INSTANCE: String(instance) },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 40 * 60_000,
+  }).trim();
+  const state = path.dirname(kubeconfig);
+  return {
+    instance,
+    kubeconfig,
+    server: new URL(`https://127.0.0.1:${16443 + instance}`),
+    ca: fs.readFileSync(path.join(state, "ca.crt")),
+    adminToken: fs.readFileSync(path.join(state, "admin.token"), "utf8").trim(),
+  };
+}
+
+export function stopCluster(instance: number): void {
+  execFileSync("bash", [path.join(ROOT, "scripts/k8s-apiserver.sh"), "stop"], { env: { ...process.env, CLAUDEAUTH_K8S_INSTANCE: String(instance) }, stdio: "inherit" });
+}
+
+export function kubectl(cluster: Cluster, args: string[], input?: string): string {
+  return execFileSync(KUBECTL, ["--kubeconfig", cluster.kubeconfig, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+/** One admin request to the API server (JSON in, JSON out). */
+export function api<T = any>(cluster: Cluster, method: string, urlPath: string, body?: unknown, token = cluster.adminToken): Promise<{ status: number; body: T }> {
+  const payload = body === undefined ? "" : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = https.request(new URL(urlPath, cluster.server), {
+      method,
+      ca: cluster.ca,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
+    });
+    request.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c: Buffer) => chunks.push(c));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T }));
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
+/** A new namespace (namespaces are never deleted: with no controller-manager they would stay Terminating). */
+export async function newNamespace(cluster: Cluster, prefix: string): Promise<string> {
+  const name = `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const created = await api(cluster, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  if (created.status !== 201) throw new Error(`namespace ${name}: ${JSON.stringify(created.body)}`);
+  return name;
+}
+
+export type Verbs = { secret: string[]; lease: string[] };
+export const EXAMPLE_VERBS: Verbs = { secret: ["get", "update"], lease: ["get", "update"] };
+
+/** The example Role (examples/kubernetes/20-role.yaml), for the store `name` and with the verbs given, bound to `serviceAccount`. */
+export async function grantStore(cluster: Cluster, namespace: string, name: string, serviceAccount: string, verbs: Verbs = EXAMPLE_VERBS): Promise<void> {
+  const role = `${serviceAccount}-store`;
+  const rules = [
+    { apiGroups: [""], resources: ["secrets"], resourceNames: [name], verbs: verbs.secret },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [`${name}-refresh`], verbs: verbs.lease },
+  ];
+  await ok(api(cluster, "POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, { metadata: { name: role }, rules }));
+  await ok(
+    api(cluster, "POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+      metadata: { name: role },
+      subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace }],
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
+    }),
+  );
+}
+
+/** A service account and a token for it (TokenRequest, as a kubelet gets one for a pod's projected volume). */
+export async function serviceAccountToken(cluster: Cluster, namespace: string, name: string): Promise<string> {
+  await ok(api(cluster, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name } }), [201, 409]);
+  const response = await api(cluster, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 },
+  });
+  if (response.status !== 201) throw new Error(`token for ${namespace}/${name}: ${JSON.stringify(response.body)}`);
+  return response.body.status.token as string;
+}
+
+export type Pod = { name: string; dir: string; tmp: string };
+
+/** What a kubelet would mount for a pod of `serviceAccount`: token (0400, root), CA, namespace. */
+export async function makePod(cluster: Cluster, namespace: string, serviceAccount: string, name: string, parent: string): Promise<Pod> {
+  const dir = path.join(parent, name);
+  const sa = path.join(dir, "serviceaccount");
+  const tmp = path.join(dir, "tmp");
+  fs.mkdirSync(sa, { recursive: true });
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(sa, "token"), await serviceAccountToken(cluster, namespace, serviceAccount), { mode: 0o400 });
+  fs.writeFileSync(path.join(sa, "ca.crt"), cluster.ca, { mode: 0o400 });
+  fs.writeFileSync(path.join(sa, "namespace"), namespace, { mode: 0o400 });
+  return { name, dir, tmp };
+}
+
+const POD_SCRIPT = `set -e
+mount --bind "$1" ${SA_DIR}
+hostname "$2"
+shift 2
+exec "$@"`;
+
+/** Runs the compiled entrypoint as the "pod" (see the top of this file). */
+export function startPod(cluster: Cluster, pod: Pod, args: string[], env: Record<string, string> = {}): Handle {
+  fs.mkdirSync(SA_DIR, { recursive: true });
+  const file0 = binary("claudeauth-entrypoint");
+  const fullEnv = {
+    PATH: BASE_PATH,
+    LANG: "C.UTF-8",
+    TMPDIR: pod.tmp,
+    KUBERNETES_SERVICE_HOST: cluster.server.hostname,
+    KUBERNETES_SERVICE_PORT: cluster.server.port,
+    ...env,
+  };
+  const startedAt = performance.now();
+  const child = spawn("unshare", ["-m", "-u", "--propagation", "private", "--", "/bin/sh", "-c", POD_SCRIPT, "sh", path.join(pod.dir, "serviceaccount"), pod.name, file0, ...args], {
+    env: fullEnv,
+    cwd: pod.tmp,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const result = new Promise<Result>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      scanOutput(`pod ${pod.name}: claudeauth-entrypoint ${args[0] ?? ""}`, stdout, stderr);
+      resolve({ status: signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? -1), code, signal, stdout, stderr, ms: performance.now() - startedAt });
+    });
+  });
+  return {
+    child,
+    pid: child.pid!,
+    startedAt,
+    result,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    kill: (signal) => child.kill(signal),
+    waitForOutput: async (pattern, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(stderr + stdout)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in pod ${pod.name}'s output:\n${stderr}${stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** The store Secret as the API server holds it (admin view). */
+export async function readStoreSecret(cluster: Cluster, namespace: string, name: string): Promise<{ status: number; body: any }> {
+  return api(cluster, "GET", `/api/v1/namespaces/${namespace}/secrets/${name}`);
+}
+
+async function ok(request: Promise<{ status: number; body: unknown }>, expected = [201]): Promise<void> {
+  const response = await request;
+  if (!expected.includes(response.status)) throw new Error(`Kubernetes API: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+/** The store as the admin sees it, through the real core (as fixtures.ts seeds a directory store). */
+export function adminStore(cluster: Cluster, namespace: string, name: string, scratchParent: string): KubernetesStore {
+  const api = new KubeApi({ server: cluster.server.href, ca: cluster.ca, token: () => cluster.adminToken, identity: "the test's admin" });
+  return new KubernetesStore(api, { namespace, name }, { leaseMs: 5_000, scratchParent });
+}
+
+/** Commits a capture holding these credentials (and a .claude.json) into the Secret. */
+export async function seedKubernetesStore(store: KubernetesStore, credentials: unknown): Promise<Capture> {
+  return store.withLock((locked) =>
+    locked.commit(
+      (draft) => {
+        writeNewFile(path.join(draft, ".credentials.json"), JSON.stringify(credentials));
+        writeNewFile(path.join(draft, ".claude.json"), claudeJsonText());
+      },
+      { source: "setup", mode: "oauth" },
+    ),
+  );
+}
