@@ -82,6 +82,12 @@ export class KubernetesStore implements Store {
     return secret?.data[CAPTURE_KEY] ? [generationOf(secret)] : [];
   }
 
+  /** The Secret's capture as it is, undecoded (status shows a broken one instead of failing). */
+  async readSecret(): Promise<{ generation: number; packed: Buffer | null } | null> {
+    const secret = await this.readOurs();
+    return secret ? { generation: generationOf(secret), packed: secret.data[CAPTURE_KEY] ?? null } : null;
+  }
+
   async hasRescue(): Promise<boolean> {
     return Boolean((await this.readOurs())?.data[RESCUE_KEY]);
   }
