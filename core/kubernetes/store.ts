@@ -132,7 +132,7 @@ export class KubernetesStore implements Store {
       commit: async (fill, meta) => (await prepare(fill, meta)).commit(),
       forgetBefore: async () => {
         // One capture only: nothing older to forget but a rescue.
-        await this.update(lease, (secret) => ({ data: withoutKey(secret.data, RESCUE_KEY) }));
+        await this.update(lease, (secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
       },
       assertHeld: () => lease.assertHeld(),
       isRejected: async (refreshToken) => rejectedOf(await this.readOurs()).includes(sha256(refreshToken)),
@@ -144,12 +144,12 @@ export class KubernetesStore implements Store {
       },
       readRescue: async () => (await this.readOurs())?.data[RESCUE_KEY]?.toString("utf8") ?? null,
       removeRescue: async () => {
-        await this.update(lease, (secret) => ({ data: withoutKey(secret.data, RESCUE_KEY) }));
+        await this.update(lease, (secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
       },
       reserveRescue: async (): Promise<RescueReserve> => ({
         // A Secret has room for it whenever it has room for the capture (checked in prepare).
         write: async (text) => {
-          await this.update(lease, (secret) => ({ data: { ...secret.data, [RESCUE_KEY]: Buffer.from(text) } }), { evenIfLost: true });
+          await this.update(lease, (secret) => ({ data: { ...secret?.data, [RESCUE_KEY]: Buffer.from(text) } }), { evenIfLost: true });
         },
         release: () => undefined,
       }),

@@ -10,6 +10,7 @@ import { KubeApi } from "../../core/kubernetes/api";
 import { KubernetesStore } from "../../core/kubernetes/store";
 import { writeNewFile } from "../../core/safe-fs";
 import type { Capture } from "../../core/store";
+import { OAUTH, type FakeAnthropic } from "../fake-anthropic";
 
 // The real Kubernetes API server of the k8s:// store tests (scripts/k8s-apiserver.sh: etcd +
 // kube-apiserver v1.20.2, token auth, RBAC, no kubelet). With no kubelet there are no pods: a
@@ -201,5 +202,115 @@ export async function seedKubernetesStore(store: KubernetesStore, credentials: u
       },
       { source: "setup", mode: "oauth" },
     ),
+  );
+}
+
+/** 409 Conflict answers the API server gave so far, by resource (from its /metrics): the conflicts our writers met and retried. */
+export async function conflictCount(cluster: Cluster): Promise<{ secrets: number; leases: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const request = https.request(new URL("/metrics", cluster.server), { ca: cluster.ca, headers: { authorization: `Bearer ${cluster.adminToken}` } });
+    request.on("response", (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (c: string) => (body += c));
+      response.on("end", () => resolve(body));
+    });
+    request.on("error", reject);
+    request.end();
+  });
+  const count = (resource: string) =>
+    text
+      .split("\n")
+      .filter((line) => line.startsWith("apiserver_request_total{") && line.includes('code="409"') && line.includes(`resource="${resource}"`))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+  return { secrets: count("secrets"), leases: count("leases") };
+}
+
+export type RaceFigures = {
+  pods: number;
+  waves: number;
+  refreshes: number;
+  /** Requests to the token endpoint: exactly one per rotation when nothing is wasted. */
+  tokenRequests: number;
+  invalidGrant: number;
+  familiesRevoked: number;
+  conflicts: { secrets: number; leases: number };
+  waited: number;
+  wallMs: number;
+  secretOnNewest: boolean;
+  generation: number;
+};
+
+/** The pods refresh when the access token expires within this; the fake's tokens live longer. */
+export const RACE_MARGIN = "5m";
+const RACE_EXPIRING_MS = 60_000;
+
+/**
+ * Time passing, without waiting: the store's access token is made to expire within the pods'
+ * margin (the same tokens, an earlier expiresAt), committed as the admin.
+ */
+async function ageAccessToken(store: KubernetesStore): Promise<void> {
+  await store.withLock(async (locked) => {
+    const current = (await locked.readCurrent())!;
+    const credentials = { ...current.credentials!, claudeAiOauth: { ...current.credentials!.claudeAiOauth, expiresAt: Date.now() + RACE_EXPIRING_MS } };
+    await locked.commit((draft) => {
+      writeNewFile(path.join(draft, ".credentials.json"), JSON.stringify(credentials));
+      writeNewFile(path.join(draft, ".claude.json"), claudeJsonText());
+    }, { source: "setup", mode: "oauth" });
+  });
+}
+
+/**
+ * `pods` pods, each with its own service account, run `claudeauth-entrypoint refresh` at once
+ * against one Secret, `waves` times; before each wave the access token is made to expire
+ * within their margin, so each wave wants exactly one refresh. The fake's new tokens live 10 min.
+ */
+export async function raceRefresh(cluster: Cluster, fake: FakeAnthropic, root: string, options: { pods: number; waves: number }): Promise<RaceFigures> {
+  const namespace = await newNamespace(cluster, "race");
+  const name = "claude-login";
+  const login = fake.login();
+  const admin = adminStore(cluster, namespace, name, root);
+  await seedKubernetesStore(admin, { claudeAiOauth: login });
+  const pods: Pod[] = [];
+  for (let i = 0; i < options.pods; i++) {
+    pods.push(await makePod(cluster, namespace, `runner-${i}`, `${name}-pod-${i}`, root));
+    await grantStore(cluster, namespace, name, `runner-${i}`);
+  }
+  const env = { HTTPS_PROXY: fake.proxyUrl, NODE_EXTRA_CA_CERTS: fake.caPath, CLAUDEAUTH_STORE: `k8s://${namespace}/${name}`, CLAUDEAUTH_REFRESH_MARGIN: RACE_MARGIN };
+  const before = { ...fake.stats, tokenRequests: fake.stats.byPath[OAUTH.path] ?? 0, conflicts: await conflictCount(cluster) };
+  let waited = 0;
+  let agingMs = 0;
+  const started = performance.now();
+  for (let wave = 0; wave < options.waves; wave++) {
+    const aging = performance.now();
+    await ageAccessToken(admin);
+    agingMs += performance.now() - aging;
+    const results = await Promise.all(pods.map((pod) => startPod(cluster, pod, ["refresh"], env).result));
+    const failed = results.find((r) => r.status !== 0);
+    if (failed) throw new Error(`a pod's refresh failed (exit ${failed.status}): ${failed.stderr}`);
+    waited += results.filter((r) => /waiting for .* \(Lease /.test(r.stderr)).length;
+  }
+  const wallMs = performance.now() - started - agingMs;
+  const conflicts = await conflictCount(cluster);
+  const current = await admin.readCurrent();
+  return {
+    pods: options.pods,
+    waves: options.waves,
+    refreshes: fake.stats.refreshOk - before.refreshOk,
+    tokenRequests: (fake.stats.byPath[OAUTH.path] ?? 0) - before.tokenRequests,
+    invalidGrant: fake.stats.invalidGrant - before.invalidGrant,
+    familiesRevoked: fake.stats.familiesRevoked - before.familiesRevoked,
+    conflicts: { secrets: conflicts.secrets - before.conflicts.secrets, leases: conflicts.leases - before.conflicts.leases },
+    waited,
+    wallMs: Math.round(wallMs),
+    secretOnNewest: current?.credentials?.claudeAiOauth.refreshToken === fake.latestRefreshToken(login.refreshToken),
+    generation: current?.generation ?? 0,
+  };
+}
+
+export function formatRace(f: RaceFigures): string {
+  return (
+    `k8s race: ${f.pods} pods x ${f.waves} waves: ${f.refreshes} refreshes in ${f.tokenRequests} token requests, ${f.invalidGrant} invalid_grant, ` +
+    `${f.familiesRevoked} families revoked, ${f.waited} pod runs waited on the Lease, 409 conflicts retried: ${f.conflicts.leases} Lease + ${f.conflicts.secrets} Secret, ` +
+    `wall ${f.wallMs} ms, Secret on the newest token: ${f.secretOnNewest} (capture ${f.generation})`
   );
 }
