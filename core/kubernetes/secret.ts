@@ -63,6 +63,21 @@ export class SecretClient {
     return decode(response.body);
   }
 
+  /**
+   * Fails, as a 403 would, unless we may update the Secret: asked of the API server
+   * (SelfSubjectAccessReview, open to every authenticated user) before a refresh token is
+   * spent, so a Role without "update" never costs a rotated token.
+   */
+  async assertMayUpdate(): Promise<void> {
+    const review = await this.api.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { namespace: this.ref.namespace, verb: "update", resource: "secrets", name: this.ref.name } },
+    });
+    // A cluster that does not answer the question leaves it to the update itself.
+    if (review.status === 201 && review.body.status?.allowed === false) throw this.error({ status: 403, body: {} }, "update");
+  }
+
   async delete(resourceVersion: string): Promise<void> {
     const response = await this.api.request("DELETE", this.path, { apiVersion: "v1", kind: "DeleteOptions", preconditions: { resourceVersion } });
     if (response.status === 409) throw new SecretConflictError(`Secret ${this.ref.namespace}/${this.ref.name} changed since it was read`);

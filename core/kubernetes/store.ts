@@ -119,7 +119,9 @@ export class KubernetesStore implements Store {
         const fullMeta: CaptureMeta = { schema: 1, capturedAt: new Date().toISOString(), ...meta };
         writeNewFile(path.join(dir, CAPTURE_META_FILE), JSON.stringify(fullMeta, null, 2) + "\n");
         readCapture(dir, 0); // throws InvalidCaptureError: nothing invalid reaches the Secret
-        packCapture(readCaptureFiles(dir)); // and nothing too big: found before a token is spent
+        // Nothing too big, and a Secret we may write: found before a refresh token is spent.
+        packCapture(readCaptureFiles(dir));
+        await this.secret.assertMayUpdate();
       } catch (error) {
         discard();
         throw error;

@@ -5,7 +5,6 @@
 // The fake Anthropic endpoint's refresh tokens are single use and rotate; replaying a spent
 // one revokes the whole family.
 import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { tempRoot } from "../support/fixtures";
