@@ -1,5 +1,6 @@
 import path from "node:path";
 import { UserError } from "./errors";
+import { formatKubernetesAddress, isKubernetesAddress, parseKubernetesAddress } from "./kubernetes/address";
 
 // How a store is named, the same way on the plugin's command line (--store), in the
 // entrypoint's --store / CLAUDEAUTH_STORE and in the docs: a path is a directory store;
@@ -7,15 +8,16 @@ import { UserError } from "./errors";
 // scheme here and its opener where the store is opened (entrypoint/open-store.ts, and
 // cli-plugin/stores/ for the plugin).
 
-export type StoreAddress = { kind: "dir"; path: string };
+export type StoreAddress = { kind: "dir"; path: string } | { kind: "k8s"; namespace: string; name: string };
 
 /** A scheme: letters, digits, "+", "-" or "." after a letter, then ":" (RFC 3986), but not a one-letter drive. */
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
 export function parseStoreAddress(text: string): StoreAddress {
+  if (isKubernetesAddress(text)) return { kind: "k8s", ...parseKubernetesAddress(text) };
   const scheme = SCHEME.exec(text)?.[1]?.toLowerCase();
   if (scheme !== undefined) {
-    throw new UserError(`unknown store address "${text}": give a directory path (a path with ":" in its first part: write it as ./${text})`, 125);
+    throw new UserError(`unknown store address "${text}": give a directory path or k8s://NAMESPACE/NAME (a path with ":" in its first part: write it as ./${text})`, 125);
   }
   if (text.trim() === "") throw new UserError("the store address is empty: give a directory path", 125);
   return { kind: "dir", path: path.resolve(text) };
@@ -23,5 +25,5 @@ export function parseStoreAddress(text: string): StoreAddress {
 
 /** The address as a user writes it. */
 export function formatStoreAddress(address: StoreAddress): string {
-  return address.path;
+  return address.kind === "dir" ? address.path : formatKubernetesAddress(address);
 }

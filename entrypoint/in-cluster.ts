@@ -7,7 +7,7 @@ import type { RuntimeUser } from "./user";
 // In a pod the entrypoint reaches the API server as the pod's service account: the address
 // from KUBERNETES_SERVICE_HOST/PORT, the token and CA the kubelet mounts. The token reads the
 // Secret that holds the refresh token, so the workload must not be able to read it: the
-// example Job mounts it 0400 for root (examples/kubernetes/job.yaml), and a run refuses to
+// example Job mounts it 0400 for root (examples/kubernetes/40-job.yaml), and a run refuses to
 // start when the runtime user could read it, as it does for a reachable directory store.
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -17,7 +17,7 @@ export function inClusterConnection(env: NodeJS.ProcessEnv = process.env): KubeC
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
     throw new UserError(
-      "a k8s:// store needs the pod's service account, but KUBERNETES_SERVICE_HOST/PORT are not set: run in a Kubernetes pod (examples/kubernetes/job.yaml), or use a directory store",
+      "a k8s:// store needs the pod's service account, but KUBERNETES_SERVICE_HOST/PORT are not set: run in a Kubernetes pod (examples/kubernetes/40-job.yaml), or use a directory store",
     );
   }
   const tokenFile = path.join(SERVICE_ACCOUNT_DIR, "token");
@@ -26,7 +26,7 @@ export function inClusterConnection(env: NodeJS.ProcessEnv = process.env): KubeC
       return fs.readFileSync(tokenFile, "utf8").trim();
     } catch (error) {
       throw new UserError(
-        `no service-account token at ${tokenFile} (${errorMessage(error)}): give the pod a service account and mount its token (automountServiceAccountToken, or the projected volume in examples/kubernetes/job.yaml)`,
+        `no service-account token at ${tokenFile} (${errorMessage(error)}): give the pod a service account and mount its token (automountServiceAccountToken, or the projected volume in examples/kubernetes/40-job.yaml)`,
       );
     }
   };
@@ -67,7 +67,7 @@ export function refuseReadableServiceAccountToken(user: RuntimeUser): void {
   if (user.uid !== 0 && (byOwner || byGroup || byOthers)) {
     throw new UserError(
       `the service-account token ${tokenFile} is readable by the workload (uid ${user.uid}), which could then read the store's Secret: ` +
-        `mount it with defaultMode 0400 (the projected volume in examples/kubernetes/job.yaml) and no fsGroup`,
+        `mount it with defaultMode 0400 (the projected volume in examples/kubernetes/40-job.yaml) and no fsGroup`,
     );
   }
 }

@@ -20,7 +20,7 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 };
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;

@@ -10,6 +10,8 @@ import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { refuseReachableStore } from "./store-reach";
+import { refuseReadableServiceAccountToken } from "./in-cluster";
+import { KubernetesStore } from "../core/kubernetes/store";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -25,6 +27,7 @@ export async function runMode(options: Options): Promise<number> {
   claimTmpfsHome(user);
   const store = openMountedStore(options);
   if (store instanceof DirStore) refuseReachableStore(store.root, user);
+  if (store instanceof KubernetesStore) refuseReadableServiceAccountToken(user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
@@ -54,7 +57,7 @@ export async function runMode(options: Options): Promise<number> {
 }
 
 function openMountedStore(options: Options): Store {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   if (store instanceof DirStore && !fs.existsSync(store.root)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }

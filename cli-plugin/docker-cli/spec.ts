@@ -53,6 +53,8 @@ export const STORE_OPTIONS: OptionSpec[] = [
   { name: "profile", type: "string", placeholder: "string", description: 'Profile (store) to use (default "default")', complete: "profiles" },
   { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE)", complete: "files" },
   { name: "volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
+  { name: "kubeconfig", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)", complete: "files" },
+  { name: "context", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig context (default: its current context)" },
 ];
 
 // Options of every command that starts a container for a workload: more mounts, more
@@ -90,7 +92,13 @@ export function boolArg(args: Args, name: string): boolean {
 export function storeSelection(args: Args): StoreSelection {
   const profile = args.profile;
   const given = Array.isArray(profile) ? profile[profile.length - 1] : profile;
-  return { profile: given === undefined ? undefined : String(given), store: stringArg(args, "store"), volume: stringArg(args, "volume") };
+  return {
+    profile: given === undefined ? undefined : String(given),
+    store: stringArg(args, "store"),
+    volume: stringArg(args, "volume"),
+    kubeconfig: stringArg(args, "kubeconfig"),
+    context: stringArg(args, "context"),
+  };
 }
 
 /** The hardening asked for with CONTAINER_OPTIONS; --cap-add takes what Docker does (NET_ADMIN, CAP_NET_ADMIN, ALL). */

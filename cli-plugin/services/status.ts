@@ -6,6 +6,7 @@ import { renderStatus, statusJson } from "../stores/format";
 import { hubRoot, listHostProfiles, resolveStore, type StoreSelection } from "../stores/profile";
 import { readHostSnapshot, readSnapshot } from "../stores/snapshot";
 import { UsageError } from "../docker-cli/spec";
+import { isKubernetesSelection, kubernetesSnapshot, openKubernetesStore } from "../stores/kubernetes";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
 // monitor to call every minute), one throw-away container for a volume.
@@ -24,6 +25,8 @@ export async function status(options: StatusOptions, docker: Docker): Promise<nu
       const ref = resolveStore({ profile });
       return analyze(readHostSnapshot(ref as typeof ref & { kind: "dir" }));
     });
+  } else if (isKubernetesSelection(options.selection)) {
+    statuses = [analyze(await kubernetesSnapshot(openKubernetesStore(options.selection), options.selection.profile))];
   } else {
     const ref = resolveStore(options.selection);
     statuses = [analyze(await readSnapshot(ref, docker))];

@@ -1,3 +1,4 @@
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 import path from "node:path";
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
 import { parseClaudeJson, parseCredentials, summarize } from "../../core/credentials";
@@ -17,7 +18,7 @@ export type FileInfo = { path: string; type: Entry["type"]; mode: string; owner:
 
 export type StoreStatus = {
   profile: string;
-  store: { kind: "dir" | "volume"; location: string };
+  store: { kind: "dir" | "volume" | "k8s"; location: string };
   healthy: boolean;
   /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
   state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
@@ -62,7 +63,7 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   const ref = snapshot.ref;
   const status: StoreStatus = {
     profile: ref.profile,
-    store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.volume },
+    store: { kind: ref.kind === "dir" && isKubernetesAddress(ref.path) ? "k8s" : ref.kind, location: ref.kind === "dir" ? ref.path : ref.volume },
     healthy: false,
     state: "ok",
     mode: null,

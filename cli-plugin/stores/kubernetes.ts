@@ -4,7 +4,7 @@ import { isKubernetesAddress, parseKubernetesAddress } from "../../core/kubernet
 import { KubernetesStore } from "../../core/kubernetes/store";
 import { decodeCapture } from "../../core/kubernetes/pack";
 import { UserError } from "../../core/errors";
-import { kubeconfigConnection, type KubeconfigSelection } from "./kubeconfig";
+import { kubeconfigConnection } from "./kubeconfig";
 import { AUTH_FILES, type Entry, type Snapshot } from "./snapshot";
 import { DEFAULT_PROFILE, type StoreRef, type StoreSelection } from "./profile";
 
@@ -19,20 +19,10 @@ export function isKubernetesSelection(selection: StoreSelection): boolean {
   return Boolean(selection.store && isKubernetesAddress(selection.store));
 }
 
-export function openKubernetesStore(selection: StoreSelection & KubeconfigSelection): KubernetesStore {
+export function openKubernetesStore(selection: StoreSelection): KubernetesStore {
   if (selection.volume) throw new UserError("--store k8s://… and --volume cannot be used together: pick one", 125);
   const ref = parseKubernetesAddress(selection.store!);
   return new KubernetesStore(new KubeApi(kubeconfigConnection(selection)), ref, { leaseMs: LEASE_MS });
-}
-
-/** --kubeconfig and --context mean something only for a k8s:// store. */
-export function refuseKubeconfigFlags(selection: StoreSelection & KubeconfigSelection): void {
-  if (!isKubernetesSelection(selection) && (selection.kubeconfig || selection.context)) {
-    throw new UserError(
-      "--kubeconfig and --context pick the cluster of a k8s:// store: add --store k8s://NAMESPACE/NAME (Docker's own context goes before claudeauth: docker --context NAME claudeauth …)",
-      125,
-    );
-  }
 }
 
 /** The status view of a Secret store: its one capture laid out as captures/NNNNNNNN/, private, ours. */

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../../core/errors";
 import { isWithin } from "../../core/layout";
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 
 // Where a profile's store lives: a host directory (--store DIR, else
 // $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--volume
@@ -17,7 +18,14 @@ export type StoreRef =
   | { kind: "dir"; profile: string; path: string; source: "--store" | "CLAUDE_HUB_DIR" | "default" }
   | { kind: "volume"; profile: string; volume: string };
 
-export type StoreSelection = { profile?: string | undefined; store?: string | undefined; volume?: string | undefined };
+export type StoreSelection = {
+  profile?: string | undefined;
+  store?: string | undefined;
+  volume?: string | undefined;
+  /** For a k8s:// store (cli-plugin/stores/kubeconfig.ts). */
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+};
 
 export function validateProfileName(name: string): string {
   if (name.length > 64 || !PROFILE_NAME.test(name) || name.includes("..")) {
@@ -44,6 +52,15 @@ export function hubRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
   if (selection.store && selection.volume) throw new UserError("--store and --volume cannot be used together: pick one", 125);
+  if (selection.store && isKubernetesAddress(selection.store)) {
+    throw new UserError(
+      `${selection.store} is a Kubernetes store: setup and status work with it from here; runs and refreshes happen in its pods (examples/kubernetes/)`,
+      125,
+    );
+  }
+  if (selection.kubeconfig || selection.context) {
+    throw new UserError("--kubeconfig and --context pick the cluster of a k8s:// store: add --store k8s://NAMESPACE/NAME (Docker's own context goes before claudeauth: docker --context NAME claudeauth …)", 125);
+  }
   if (selection.volume) return { kind: "volume", profile, volume: validateVolumeName(selection.volume) };
   if (selection.store) return { kind: "dir", profile, path: path.resolve(expandHome(selection.store)), source: "--store" };
   return { kind: "dir", profile, path: path.join(hubRoot(env), profile), source: env.CLAUDE_HUB_DIR ? "CLAUDE_HUB_DIR" : "default" };
