@@ -5,7 +5,7 @@ import { CAPTURE_META_FILE } from "../layout";
 import { makePrivateDir, writeNewFile } from "../safe-fs";
 import type { LockOptions } from "../lock";
 import {
-  InvalidCaptureError, readCapture, sha256,
+  ConflictError, InvalidCaptureError, readCapture, sha256,
   type Capture, type CaptureMeta, type CommitMeta, type Draft, type Fill, type LockedStore, type RescueReserve, type Store,
 } from "../store";
 import { UserError } from "../errors";
@@ -113,6 +113,8 @@ export class KubernetesStore implements Store {
     const prepare = async (fill: Fill, meta: CommitMeta): Promise<Draft> => {
       const dir = this.newDir("draft");
       const discard = () => fs.rmSync(dir, { recursive: true, force: true });
+      // The capture this draft follows: it is committed only on top of that one.
+      const base = await this.readOurs();
       makePrivateDir(dir);
       try {
         fill(dir);
@@ -126,7 +128,7 @@ export class KubernetesStore implements Store {
         discard();
         throw error;
       }
-      return { dir, commit: () => this.commitDraft(dir, lease).finally(discard), discard };
+      return { dir, commit: () => this.commitDraft(dir, lease, base ? generationOf(base) : 0).finally(discard), discard };
     };
     return {
       readCurrent: () => this.readCurrent(),
@@ -159,11 +161,14 @@ export class KubernetesStore implements Store {
   }
 
   /** Makes a draft current: a compare-and-swap that never overwrites a capture committed meanwhile. */
-  private async commitDraft(dir: string, lease: LeaseLock): Promise<Capture> {
+  private async commitDraft(dir: string, lease: LeaseLock, baseGeneration: number): Promise<Capture> {
     const files = readCaptureFiles(dir);
     const packed = packCapture(files);
     let committed: SecretObject | undefined;
     await this.update(lease, (secret, current) => {
+      // Someone committed since the draft was made (we lost the Lease meanwhile): theirs stays.
+      const generation = secret ? generationOf(secret) : 0;
+      if (generation !== baseGeneration) throw new ConflictError(`the store moved from capture ${baseGeneration} to ${generation}`);
       if (current && sameFiles(current, files)) return null; // identical: keep the current capture
       return { data: { ...withoutKey(secret?.data ?? {}, CAPTURE_KEY), [CAPTURE_KEY]: packed }, annotations: { [GENERATION]: String((secret ? generationOf(secret) : 0) + 1) } };
     }, { create: true, onWritten: (s) => (committed = s) });
