@@ -5,7 +5,8 @@
 #
 # Idempotent: when the server already answers, it prints the kubeconfig and exits. The built
 # binaries are cached in /var/cache/claudeauth/k8s-v1.20.2, so only the first run on a machine
-# builds (~5 min); a lock makes parallel callers wait for that one build and one start.
+# builds (~5 min on two idle cores, far longer on a busy machine); a lock makes parallel callers
+# wait for that one build and one start.
 #
 # Where the binaries come from (nothing here downloads anything but Debian packages):
 #   etcd            Debian's etcd-server
@@ -70,32 +71,39 @@ EOF
   apt-get -o DPkg::Lock::Timeout=600 update -qq
 }
 
+# The build resumes where an interrupted one stopped (a killed CI job, a timeout): the source,
+# the generated OpenAPI code and Go's build cache stay in $CACHE/build until a binary is made.
 build_apiserver() {
   [[ -x $CACHE/kube-apiserver ]] && return 0
-  log "building kube-apiserver $VERSION from Debian's kubernetes source package (first run only, ~5 min)"
+  log "building kube-apiserver $VERSION from Debian's kubernetes source package (first run only, ~5 min on 2 idle cores)"
   apt_install golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev make
   add_deb_src
-  local work
-  work=$(mktemp -d /var/tmp/claudeauth-k8s-build.XXXXXX)
+  local work=$CACHE/build
+  mkdir -p "$work"
   (
     cd "$work"
-    apt-get source -qq kubernetes >/dev/null 2>&1 || die "apt-get source kubernetes failed (is the deb-src line reachable?)"
     local src
     src=$(find "$work" -maxdepth 1 -type d -name 'kubernetes-*' | head -n 1)
-    [[ -n $src ]] || die "the kubernetes source package did not unpack"
-    rm -rf "$src/vendor/github.com/modern-go/reflect2"
-    cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 "$src/vendor/github.com/modern-go/reflect2"
-    export GOPATH=$work/gopath GO111MODULE=off GOPROXY=off CGO_ENABLED=0 GOFLAGS= HOME=$work
+    if [[ -z $src ]]; then
+      apt-get source -qq kubernetes >/dev/null 2>&1 || die "apt-get source kubernetes failed (is the deb-src line reachable?)"
+      src=$(find "$work" -maxdepth 1 -type d -name 'kubernetes-*' | head -n 1)
+      [[ -n $src ]] || die "the kubernetes source package did not unpack"
+      rm -rf "$src/vendor/github.com/modern-go/reflect2"
+      cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 "$src/vendor/github.com/modern-go/reflect2"
+    fi
+    export GOPATH=$work/gopath GO111MODULE=off GOPROXY=off CGO_ENABLED=0 GOFLAGS= HOME=$work GOCACHE=$work/go-cache
     mkdir -p "$GOPATH/src/k8s.io"
-    ln -s "$src" "$GOPATH/src/k8s.io/kubernetes"
+    [[ -L $GOPATH/src/k8s.io/kubernetes ]] || ln -s "$src" "$GOPATH/src/k8s.io/kubernetes"
     cd "$GOPATH/src/k8s.io/kubernetes"
-    make gen_openapi >"$work/gen_openapi.log" 2>&1 || { tail -n 30 "$work/gen_openapi.log" >&2; die "make gen_openapi failed"; }
+    if [[ ! -s pkg/generated/openapi/zz_generated.openapi.go ]]; then
+      make gen_openapi >"$work/gen_openapi.log" 2>&1 || { tail -n 30 "$work/gen_openapi.log" >&2; die "make gen_openapi failed"; }
+    fi
     local v=k8s.io/kubernetes/vendor/k8s.io/component-base/version
-    go build -o "$work/kube-apiserver" \
+    # More compile jobs than cores: on a machine shared with other jobs they get a fairer share.
+    go build -p "$(($(nproc) * 4))" -o "$work/kube-apiserver" \
       -ldflags "-s -w -X $v.gitVersion=$VERSION -X $v.gitMajor=1 -X $v.gitMinor=20" \
       ./cmd/kube-apiserver >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "go build kube-apiserver failed"; }
   )
-  mkdir -p "$CACHE"
   mv "$work/kube-apiserver" "$CACHE/kube-apiserver.tmp" && mv "$CACHE/kube-apiserver.tmp" "$CACHE/kube-apiserver"
   rm -rf "$work"
   log "cached $CACHE/kube-apiserver"

@@ -141,7 +141,8 @@ describe("the plugin with a k8s:// store (kubeconfig)", () => {
     const setup = await plugin(sandbox, ["setup", "--store", store, "--kubeconfig", kubeconfig, "--no-tty", "--network", "none", "-v", `${scripts}:/scripts:ro`, "--", "/scripts/login.sh"]);
     expect(setup.exitCode, setup.output).toBe(0);
     expect(setup.stdout).toContain("scripted login done");
-    expect(setup.stdout).toMatch(/^Logged in: .*k8s:\/\//m);
+    expect(setup.stdout).toMatch(/^Logged in: profile default is ready\.$/m);
+    expect(setup.stdout).toContain(`Stored in ${store} (Secret ${namespace}/${NAME}, capture #1); pods use it with CLAUDEAUTH_STORE=${store}`);
 
     const status = await plugin(sandbox, ["status", "--store", store, "--json"], { env: { KUBECONFIG: kubeconfig } });
     expect(status.exitCode, status.output).toBe(0);

@@ -1,10 +1,8 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import https from "node:https";
-import os from "node:os";
 import path from "node:path";
-import { ROOT, binary, BASE_PATH, type Handle, type Result } from "./entrypoint";
-import { scanOutput } from "./token-scan";
+import { ROOT, startEntrypoint, type Handle } from "./entrypoint";
 import { claudeJsonText } from "./fixtures";
 import { KubeApi } from "../../core/kubernetes/api";
 import { KubernetesStore } from "../../core/kubernetes/store";
@@ -18,7 +16,6 @@ import { OAUTH, type FakeAnthropic } from "../fake-anthropic";
 // service account's token and the CA mounted at /var/run/secrets/kubernetes.io/serviceaccount
 // (in a mount namespace of its own), KUBERNETES_SERVICE_HOST/PORT, and a host name of its own.
 
-export const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const KUBECTL = "/var/cache/claudeauth/k8s-v1.20.2/kubectl";
 
 export type Cluster = { instance: number; kubeconfig: string; server: URL; ca: Buffer; adminToken: string };
@@ -123,57 +120,13 @@ export async function makePod(cluster: Cluster, namespace: string, serviceAccoun
   return { name, dir, tmp };
 }
 
-const POD_SCRIPT = `set -e
-mount --bind "$1" ${SA_DIR}
-hostname "$2"
-shift 2
-exec "$@"`;
-
 /** Runs the compiled entrypoint as the "pod" (see the top of this file). */
 export function startPod(cluster: Cluster, pod: Pod, args: string[], env: Record<string, string> = {}): Handle {
-  fs.mkdirSync(SA_DIR, { recursive: true });
-  const file0 = binary("claudeauth-entrypoint");
-  const fullEnv = {
-    PATH: BASE_PATH,
-    LANG: "C.UTF-8",
-    TMPDIR: pod.tmp,
-    KUBERNETES_SERVICE_HOST: cluster.server.hostname,
-    KUBERNETES_SERVICE_PORT: cluster.server.port,
-    ...env,
-  };
-  const startedAt = performance.now();
-  const child = spawn("unshare", ["-m", "-u", "--propagation", "private", "--", "/bin/sh", "-c", POD_SCRIPT, "sh", path.join(pod.dir, "serviceaccount"), pod.name, file0, ...args], {
-    env: fullEnv,
+  return startEntrypoint(args, {
+    pod: { serviceAccountDir: path.join(pod.dir, "serviceaccount"), hostname: pod.name },
     cwd: pod.tmp,
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { TMPDIR: pod.tmp, KUBERNETES_SERVICE_HOST: cluster.server.hostname, KUBERNETES_SERVICE_PORT: cluster.server.port, ...env },
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  const result = new Promise<Result>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      scanOutput(`pod ${pod.name}: claudeauth-entrypoint ${args[0] ?? ""}`, stdout, stderr);
-      resolve({ status: signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? -1), code, signal, stdout, stderr, ms: performance.now() - startedAt });
-    });
-  });
-  return {
-    child,
-    pid: child.pid!,
-    startedAt,
-    result,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    kill: (signal) => child.kill(signal),
-    waitForOutput: async (pattern, timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(stderr + stdout)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in pod ${pod.name}'s output:\n${stderr}${stdout}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
 }
 
 /** The store Secret as the API server holds it (admin view). */
