@@ -82,13 +82,6 @@ export class LeaseLock {
     }
   }
 
-  /** Creates the Lease, unheld, if it is missing (setup does, with the user's rights: pods need no create). */
-  async ensureExists(): Promise<void> {
-    if (await this.read()) return;
-    const response = await this.api.request<RawLease>("POST", this.path.slice(0, this.path.lastIndexOf("/")), this.manifest({}));
-    if (response.status !== 201 && response.status !== 409) throw this.error(response, "create");
-  }
-
   /** Deletes the Lease (the store is removed). */
   async remove(): Promise<void> {
     const response = await this.api.request("DELETE", this.path);
@@ -97,10 +90,10 @@ export class LeaseLock {
 
   /** Throws unless we hold the Lease with time to spare: checked right before a token is spent. */
   assertHeld(): void {
-    if (this.lost) throw new LeaseLostError(`lost the refresh Lease ${this.ref.namespace}/${this.ref.name} (${this.lost}); the refresh token was not spent`);
+    if (this.lost) throw new LeaseLostError(`lost the refresh Lease ${this.ref.namespace}/${this.ref.name} (${this.lost})`);
     // Stop counting ourselves the holder well before a waiter could count the Lease expired.
     if (Date.now() - this.renewedAt > (this.durationMs * 2) / 3) {
-      throw new LeaseLostError(`could not renew the refresh Lease ${this.ref.namespace}/${this.ref.name} in time; the refresh token was not spent`);
+      throw new LeaseLostError(`could not renew the refresh Lease ${this.ref.namespace}/${this.ref.name} in time`);
     }
   }
 

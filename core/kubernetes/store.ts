@@ -128,7 +128,7 @@ export class KubernetesStore implements Store {
         discard();
         throw error;
       }
-      return { dir, commit: () => this.commitDraft(dir, lease, base ? generationOf(base) : 0).finally(discard), discard };
+      return { dir, commit: () => this.commitDraft(dir, base ? generationOf(base) : 0).finally(discard), discard };
     };
     return {
       readCurrent: () => this.readCurrent(),
@@ -136,24 +136,24 @@ export class KubernetesStore implements Store {
       commit: async (fill, meta) => (await prepare(fill, meta)).commit(),
       forgetBefore: async () => {
         // One capture only: nothing older to forget but a rescue.
-        await this.update(lease, (secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
+        await this.update((secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
       },
       assertHeld: () => lease.assertHeld(),
       isRejected: async (refreshToken) => rejectedOf(await this.readOurs()).includes(sha256(refreshToken)),
       markRejected: async (refreshToken) => {
-        await this.update(lease, (secret) => {
+        await this.update((secret) => {
           const kept = [...rejectedOf(secret).filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);
           return { annotations: { [REJECTED]: kept.join(",") } };
         });
       },
       readRescue: async () => (await this.readOurs())?.data[RESCUE_KEY]?.toString("utf8") ?? null,
       removeRescue: async () => {
-        await this.update(lease, (secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
+        await this.update((secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
       },
       reserveRescue: async (): Promise<RescueReserve> => ({
         // A Secret has room for it whenever it has room for the capture (checked in prepare).
         write: async (text) => {
-          await this.update(lease, (secret) => ({ data: { ...secret?.data, [RESCUE_KEY]: Buffer.from(text) } }), { evenIfLost: true });
+          await this.update((secret) => ({ data: { ...secret?.data, [RESCUE_KEY]: Buffer.from(text) } }));
         },
         release: () => undefined,
       }),
@@ -161,29 +161,29 @@ export class KubernetesStore implements Store {
   }
 
   /** Makes a draft current: a compare-and-swap that never overwrites a capture committed meanwhile. */
-  private async commitDraft(dir: string, lease: LeaseLock, baseGeneration: number): Promise<Capture> {
+  private async commitDraft(dir: string, baseGeneration: number): Promise<Capture> {
     const files = readCaptureFiles(dir);
     const packed = packCapture(files);
     let committed: SecretObject | undefined;
-    await this.update(lease, (secret, current) => {
+    await this.update((secret, current) => {
       // Someone committed since the draft was made (we lost the Lease meanwhile): theirs stays.
       const generation = secret ? generationOf(secret) : 0;
       if (generation !== baseGeneration) throw new ConflictError(`the store moved from capture ${baseGeneration} to ${generation}`);
       if (current && sameFiles(current, files)) return null; // identical: keep the current capture
       return { data: { ...withoutKey(secret?.data ?? {}, CAPTURE_KEY), [CAPTURE_KEY]: packed }, annotations: { [GENERATION]: String((secret ? generationOf(secret) : 0) + 1) } };
-    }, { create: true, onWritten: (s) => (committed = s) });
+    }, { create: true, onWritten: (written) => (committed = written) });
     return this.captureOf(committed ?? (await this.readOurs())!);
   }
 
   /**
-   * Read, change, compare-and-swap, under the Lease; on 409, read again and re-apply (the
-   * change is computed from what is there, so a newer capture is never overwritten: a commit
-   * builds its generation on the one it reads, and only the Lease holder commits).
+   * Read, change, compare-and-swap; on 409, read again and re-apply. The change is computed
+   * from what is there, and a capture is committed only on top of the one its draft followed,
+   * so a newer capture is never overwritten, whoever holds the Lease by then: the Lease keeps
+   * refreshes single-flight (checked before a token is spent), the CAS keeps commits safe.
    */
   private async update(
-    lease: LeaseLock,
     change: (secret: SecretObject | null, currentFiles: CaptureFiles | null) => { data?: Record<string, Buffer>; annotations?: Record<string, string> } | null,
-    options: { create?: boolean; evenIfLost?: boolean; onWritten?: (secret: SecretObject) => void } = {},
+    options: { create?: boolean; onWritten?: (secret: SecretObject) => void } = {},
   ): Promise<void> {
     const unreachableUntil = Date.now() + UNREACHABLE_RETRY_MS;
     for (let attempt = 0; ; ) {
@@ -193,7 +193,6 @@ export class KubernetesStore implements Store {
         const currentFiles = secret?.data[CAPTURE_KEY] ? filesOf(secret) : null;
         const wanted = change(secret, currentFiles);
         if (!wanted) return;
-        if (!options.evenIfLost) lease.assertHeld();
         const data = wanted.data ?? secret?.data ?? {};
         const annotations = { ...secret?.annotations, ...wanted.annotations };
         const written = secret ? await this.secret.replace(secret.resourceVersion, data, annotations, secret.labels) : await this.secret.create(data, annotations);
