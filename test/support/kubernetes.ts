@@ -3,12 +3,13 @@ import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { ROOT, startEntrypoint, type Handle } from "./entrypoint";
-import { claudeJsonText } from "./fixtures";
+import { claudeJsonText, tempRoot } from "./fixtures";
 import { KubeApi } from "../../core/kubernetes/api";
 import { KubernetesStore } from "../../core/kubernetes/store";
 import { writeNewFile } from "../../core/safe-fs";
 import type { Capture } from "../../core/store";
-import { OAUTH, type FakeAnthropic } from "../fake-anthropic";
+import { afterAll, beforeAll } from "vitest";
+import { OAUTH, startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 
 // The real Kubernetes API server of the k8s:// store tests (scripts/k8s-apiserver.sh: etcd +
 // kube-apiserver v1.20.2, token auth, RBAC, no kubelet). With no kubelet there are no pods: a
@@ -105,19 +106,22 @@ export async function serviceAccountToken(cluster: Cluster, namespace: string, n
   return response.body.status.token as string;
 }
 
-export type Pod = { name: string; dir: string; tmp: string };
+/** A pod's files: its service-account mount, a private TMPDIR, and a work dir for run mode's working copies. */
+export type Pod = { name: string; dir: string; tmp: string; work: string };
 
 /** What a kubelet would mount for a pod of `serviceAccount`: token (0400, root), CA, namespace. */
 export async function makePod(cluster: Cluster, namespace: string, serviceAccount: string, name: string, parent: string): Promise<Pod> {
   const dir = path.join(parent, name);
   const sa = path.join(dir, "serviceaccount");
   const tmp = path.join(dir, "tmp");
+  const work = path.join(dir, "work");
   fs.mkdirSync(sa, { recursive: true });
   fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(work, { mode: 0o755 });
   fs.writeFileSync(path.join(sa, "token"), await serviceAccountToken(cluster, namespace, serviceAccount), { mode: 0o400 });
   fs.writeFileSync(path.join(sa, "ca.crt"), cluster.ca, { mode: 0o400 });
   fs.writeFileSync(path.join(sa, "namespace"), namespace, { mode: 0o400 });
-  return { name, dir, tmp };
+  return { name, dir, tmp, work };
 }
 
 /** Runs the compiled entrypoint as the "pod" (see the top of this file). */
@@ -266,4 +270,25 @@ export function formatRace(f: RaceFigures): string {
     `${f.familiesRevoked} families revoked, ${f.waited} pod runs waited on the Lease, 409 conflicts retried: ${f.conflicts.leases} Lease + ${f.conflicts.secrets} Secret, ` +
     `wall ${f.wallMs} ms, Secret on the newest token: ${f.secretOnNewest} (capture ${f.generation})`
   );
+}
+
+export type KubernetesWorld = { cluster: Cluster; fake: FakeAnthropic; root: string };
+
+/**
+ * For a test file: the shared API server (the first run on a machine waits for its build), a
+ * fake Anthropic endpoint whose tokens live 10 min, and a temp dir for pods and scratch, all
+ * removed after the file (the API server keeps running).
+ */
+export function useKubernetesWorld(prefix: string): KubernetesWorld {
+  const world = {} as KubernetesWorld;
+  beforeAll(async () => {
+    world.cluster = startCluster();
+    world.fake = await startFakeAnthropic({ accessTokenTtlSeconds: 600 });
+    world.root = tempRoot(`claudeauth-k8s-${prefix}-`);
+  }, 45 * 60_000);
+  afterAll(async () => {
+    await world.fake?.close();
+    if (world.root) fs.rmSync(world.root, { recursive: true, force: true });
+  });
+  return world;
 }
