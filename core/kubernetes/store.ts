@@ -72,9 +72,10 @@ export class KubernetesStore implements Store {
     await this.readOurs();
   }
 
+  /** The capture; null before the first commit (no Secret, or one that holds only a rejected token's digest). */
   async readCurrent(): Promise<Capture | null> {
     const secret = await this.readOurs();
-    return secret ? this.captureOf(secret) : null;
+    return secret?.data[CAPTURE_KEY] ? this.captureOf(secret) : null;
   }
 
   async generations(): Promise<number[]> {
@@ -144,7 +145,7 @@ export class KubernetesStore implements Store {
         await this.update((secret) => {
           const kept = [...rejectedOf(secret).filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);
           return { annotations: { [REJECTED]: kept.join(",") } };
-        });
+        }, { create: true });
       },
       readRescue: async () => (await this.readOurs())?.data[RESCUE_KEY]?.toString("utf8") ?? null,
       removeRescue: async () => {
@@ -172,7 +173,7 @@ export class KubernetesStore implements Store {
       if (current && sameFiles(current, files)) return null; // identical: keep the current capture
       return { data: { ...withoutKey(secret?.data ?? {}, CAPTURE_KEY), [CAPTURE_KEY]: packed }, annotations: { [GENERATION]: String((secret ? generationOf(secret) : 0) + 1) } };
     }, { create: true, onWritten: (written) => (committed = written) });
-    return this.captureOf(committed ?? (await this.readOurs())!);
+    return committed ? this.captureOf(committed) : (await this.readCurrent())!;
   }
 
   /**
@@ -226,9 +227,8 @@ export class KubernetesStore implements Store {
 
   private captureOf(secret: SecretObject): Capture {
     const generation = generationOf(secret);
-    const packed = secret.data[CAPTURE_KEY];
+    const packed = secret.data[CAPTURE_KEY]!;
     const fix = `log in again with "docker claudeauth setup --store ${this.location}"`;
-    if (!packed) throw new InvalidCaptureError(`the Secret ${this.ref.namespace}/${this.ref.name} holds no capture: ${fix}`, "no capture");
     const dir = this.newDir(`capture-${generation}`);
     try {
       unpackCapture(packed, dir);
