@@ -121,8 +121,8 @@ export class KubernetesStore implements Store {
         fill(dir);
         const fullMeta: CaptureMeta = { schema: 1, capturedAt: new Date().toISOString(), ...meta };
         writeNewFile(path.join(dir, CAPTURE_META_FILE), JSON.stringify(fullMeta, null, 2) + "\n");
-        readCapture(dir, 0); // throws InvalidCaptureError: nothing invalid reaches the Secret
-        // Nothing too big, and a Secret we may write: found before a refresh token is spent.
+        // Nothing too big, and a Secret we may write: found before a refresh token is spent
+        // (a refresh's draft gets its credentials afterwards; they are small).
         packCapture(readCaptureFiles(dir));
         await this.secret.assertMayUpdate();
       } catch (error) {
@@ -163,6 +163,7 @@ export class KubernetesStore implements Store {
 
   /** Makes a draft current: a compare-and-swap that never overwrites a capture committed meanwhile. */
   private async commitDraft(dir: string, baseGeneration: number): Promise<Capture> {
+    readCapture(dir, baseGeneration + 1); // throws InvalidCaptureError: nothing invalid reaches the Secret
     const files = readCaptureFiles(dir);
     const packed = packCapture(files);
     let committed: SecretObject | undefined;

@@ -111,7 +111,7 @@ export type Pod = { name: string; dir: string; tmp: string; work: string };
 
 /** What a kubelet would mount for a pod of `serviceAccount`: token (0400, root), CA, namespace. */
 export async function makePod(cluster: Cluster, namespace: string, serviceAccount: string, name: string, parent: string): Promise<Pod> {
-  const dir = path.join(parent, name);
+  const dir = path.join(parent, namespace, name);
   const sa = path.join(dir, "serviceaccount");
   const tmp = path.join(dir, "tmp");
   const work = path.join(dir, "work");
