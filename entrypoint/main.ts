@@ -27,12 +27,12 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
 async function inspectMode(options: Options): Promise<number> {
-  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options.channel))));
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options))));
   return 0;
 }
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner, options.channel);
+  const store = openStore(options.store, options.owner, options);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;

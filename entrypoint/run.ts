@@ -11,6 +11,8 @@ import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { refuseReachableStore } from "./store-reach";
 import { ChannelStore } from "./channel-store";
+import { refuseReadableServiceAccountToken } from "./in-cluster";
+import { KubernetesStore } from "../core/kubernetes/store";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -27,6 +29,7 @@ export async function runMode(options: Options): Promise<number> {
   const store = openMountedStore(options);
   if (store instanceof DirStore) refuseReachableStore(store.root, user);
   if (store instanceof ChannelStore) refuseReachableStore(store.mirrorRoot, user);
+  if (store instanceof KubernetesStore) refuseReadableServiceAccountToken(user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
@@ -56,7 +59,7 @@ export async function runMode(options: Options): Promise<number> {
 }
 
 function openMountedStore(options: Options): Store {
-  const store = openStore(options.store, options.owner, options.channel);
+  const store = openStore(options.store, options.owner, options);
   if (store instanceof DirStore && !fs.existsSync(store.root)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }

@@ -55,6 +55,8 @@ export const STORE_OPTIONS: OptionSpec[] = [
   { name: "profile", type: "string", placeholder: "string", description: 'Profile (store) to use (default "default")', complete: "profiles" },
   { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE)", complete: "files" },
   { name: "store-volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
+  { name: "kubeconfig", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)", complete: "files" },
+  { name: "context", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig context (default: its current context)" },
 ];
 
 /**
@@ -107,7 +109,13 @@ export function storeSelection(args: Args, command: string): StoreSelection {
   refuseOldVolumeFlag(args, command);
   const profile = args.profile;
   const given = Array.isArray(profile) ? profile[profile.length - 1] : profile;
-  return { profile: given === undefined ? undefined : String(given), store: stringArg(args, "store"), volume: stringArg(args, "store-volume") };
+  return {
+    profile: given === undefined ? undefined : String(given),
+    store: stringArg(args, "store"),
+    volume: stringArg(args, "store-volume"),
+    kubeconfig: stringArg(args, "kubeconfig"),
+    context: stringArg(args, "context"),
+  };
 }
 
 /**

@@ -1,3 +1,9 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { commit, copyCaptureInto, readCurrentIfValid } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
+import { isKubernetesSelection, openKubernetesStore } from "../stores/kubernetes";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -39,6 +45,7 @@ export type SetupOptions = {
 };
 
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
+  if (isKubernetesSelection(options.selection)) return setupKubernetes(options, docker);
   const ref = resolveStore(options.selection);
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
   if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
@@ -136,6 +143,28 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     return result.code !== 0 ? result.code : 1;
   }
   return reportIncomplete(status, ref, result.code);
+}
+
+/**
+ * A k8s:// store: the login runs as for a host-dir store, into a private staging store on
+ * this machine, and its capture is then committed to the Secret (compare-and-swap, under
+ * the refresh Lease, which the first commit creates). The Secret is checked (reachable, ours,
+ * readable) before the login starts; the staging store is removed, tokens and all.
+ */
+async function setupKubernetes(options: SetupOptions, docker: Docker): Promise<number> {
+  const store = openKubernetesStore(options.selection);
+  await store.ensure();
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-k8s-setup-"));
+  try {
+    const code = await setup({ ...options, selection: { profile: options.selection.profile, store: staging } }, docker);
+    const capture = await readCurrentIfValid(new DirStore(staging));
+    if (!capture) return code === 0 ? 1 : code;
+    const committed = await commit(store, (draft) => copyCaptureInto(capture, draft, undefined), { source: capture.meta.source, mode: capture.meta.mode });
+    print(`Stored in ${store.location} (Secret ${store.ref.namespace}/${store.ref.name}, capture #${committed.generation}); pods use it with CLAUDEAUTH_STORE=${store.location} (examples/kubernetes/).`);
+    return code;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /** The current capture's login digest (null: none), to tell a new login from the old one. */

@@ -7,6 +7,7 @@ import { hubRoot, listHostProfiles, resolveStore, type StoreRef, type StoreSelec
 import { readReport } from "../stores/backends";
 import { UsageError } from "../docker-cli/spec";
 import { render, type Format } from "../docker-cli/format";
+import { isKubernetesSelection, kubernetesStatus } from "../stores/kubernetes";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
 // monitor to call every minute), one throw-away container for a volume.
@@ -27,6 +28,8 @@ export async function status(options: StatusOptions, docker: Docker): Promise<nu
         return analyze(ref, await readReport(ref, docker));
       }),
     );
+  } else if (isKubernetesSelection(options.selection)) {
+    statuses = [await kubernetesStatus(options.selection)];
   } else {
     const ref = resolveStore(options.selection);
     statuses = [analyze(ref, await readReport(ref, docker))];

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 import { formatDuration, formatRelative } from "../../core/duration";
 import type { FileEntry } from "../../core/store-dir";
 import type { StoreReport } from "../../core/store-report";
@@ -15,7 +16,7 @@ export type FileInfo = { path: string; type: FileEntry["type"]; mode: string; ow
 
 export type StoreStatus = {
   profile: string;
-  store: { kind: StoreRef["kind"]; location: string };
+  store: { kind: StoreRef["kind"] | "k8s"; location: string };
   healthy: boolean;
   /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
   state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
@@ -61,7 +62,10 @@ function octal(mode: number, type: FileEntry["type"]): string {
 export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
   const status: StoreStatus = {
     profile: ref.profile,
-    store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : `helper:${ref.helper}` },
+    store: {
+      kind: ref.kind === "dir" && isKubernetesAddress(ref.path) ? "k8s" : ref.kind,
+      location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : `helper:${ref.helper}`,
+    },
     healthy: false,
     state: "ok",
     mode: null,

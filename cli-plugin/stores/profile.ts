@@ -6,6 +6,7 @@ import { isWithin } from "../../core/layout";
 import { serverUrl } from "../../core/credential-helper";
 import { parseStoreAddress } from "../../core/store-address";
 import { configuredHelper } from "./credential-helper";
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 
 // Where a profile's store lives: a host directory (--store DIR, else
 // $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>), a Docker volume (--store-volume
@@ -23,7 +24,14 @@ export type StoreRef =
   | { kind: "volume"; profile: string; volume: string }
   | { kind: "helper"; profile: string; helper: string; configured: boolean };
 
-export type StoreSelection = { profile?: string | undefined; store?: string | undefined; volume?: string | undefined };
+export type StoreSelection = {
+  profile?: string | undefined;
+  store?: string | undefined;
+  volume?: string | undefined;
+  /** For a k8s:// store (cli-plugin/stores/kubeconfig.ts). */
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+};
 
 export function validateProfileName(name: string): string {
   if (name.length > 64 || !PROFILE_NAME.test(name) || name.includes("..")) {
@@ -50,6 +58,15 @@ export function hubRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
   if (selection.store && selection.volume) throw new UserError("--store and --store-volume cannot be used together: pick one", 125);
+  if (selection.store && isKubernetesAddress(selection.store)) {
+    throw new UserError(
+      `${selection.store} is a Kubernetes store: setup and status work with it from here; runs and refreshes happen in its pods (examples/kubernetes/)`,
+      125,
+    );
+  }
+  if (selection.kubeconfig || selection.context) {
+    throw new UserError("--kubeconfig and --context pick the cluster of a k8s:// store: add --store k8s://NAMESPACE/NAME (Docker's own context goes before claudeauth: docker --context NAME claudeauth …)", 125);
+  }
   if (selection.volume) return { kind: "volume", profile, volume: validateVolumeName(selection.volume) };
   const address = selection.store?.startsWith("helper:") ? parseStoreAddress(selection.store) : null;
   if (address?.kind === "helper") return { kind: "helper", profile, helper: address.name ?? configuredHelper(env), configured: address.name === null };
