@@ -1,4 +1,4 @@
-import net from "node:net";
+import type net from "node:net";
 import type { CaptureBundle } from "../core/capture-bundle";
 import { ChannelError, encodeMessage, LineDecoder, parseToEntrypoint, type ToEntrypoint, type ToPlugin } from "../core/channel-protocol";
 import { errorMessage } from "../core/errors";
@@ -24,7 +24,8 @@ export class PluginChannel {
 
   static connect(socketPath: string): Promise<PluginChannel> {
     return new Promise((resolve, reject) => {
-      const socket = net.createConnection(socketPath);
+      // Loaded on first use: the entrypoint starts from a V8 snapshot, which cannot hold net.
+      const socket = process.getBuiltinModule("node:net").createConnection(socketPath);
       const decoder = new LineDecoder();
       let channel: PluginChannel | null = null;
       const fail = (error: Error) => {

@@ -1,4 +1,3 @@
-import https from "node:https";
 import { UserError, errorMessage } from "../errors";
 
 // A minimal Kubernetes API client: JSON over HTTPS to the API server, for the two kinds the
@@ -55,7 +54,8 @@ export class KubeApi {
     const token = connection.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
     return new Promise((resolve, reject) => {
-      const request = https.request(
+      // Loaded on first use: the entrypoint starts from a V8 snapshot, which cannot hold https.
+      const request = process.getBuiltinModule("node:https").request(
         url,
         {
           method,
