@@ -8,6 +8,7 @@ import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
 import { openStore } from "./owner";
+import { containerIdentity, recordEvent } from "./audit";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -31,7 +32,11 @@ async function main(argv: string[]): Promise<number> {
   configureOutput({ prefix: "claudeauth: " });
   try {
     const options = parseOptions(argv);
-    configureLocks({ staleMs: options.lockStaleMs });
+    configureLocks({
+      staleMs: options.lockStaleMs,
+      onBreak: (lockDir, holder) =>
+        recordEvent(openStore(options.store, options.owner), { kind: "lock-break", ...containerIdentity(), detail: `took over ${lockDir}: its holder (${holder}) showed no sign of life for ${options.lockStaleMs / 1000}s` }),
+    });
     return await MODES[options.mode](options);
   } catch (error) {
     if (error instanceof UserError) {

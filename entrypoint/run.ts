@@ -13,6 +13,8 @@ import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
+import { containerIdentity, recordEvent } from "./audit";
+import { overrideWarnings, readSettings } from "../core/overrides";
 import type { Options } from "./options";
 
 // Run mode: working copy → (refresh if due) → drop privileges → workload. With OAuth
@@ -23,13 +25,17 @@ export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
   const store = openMountedStore(options);
-  refuseReachableStore(store.root, user);
+  refuseUnsafeStart(store, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
   const env = workloadEnvironment(user, workingCopy, capture);
+  for (const warning of overrideWarnings(env, readSettings(capture.dir))) log.warn(warning);
+  const identity = containerIdentity();
+  const exec = !capture.credentials || !options.supervise;
+  recordEvent(store, { kind: "run-start", ...identity, generation: capture.generation, detail: `${options.command[0]} as uid ${user.uid}${exec ? " (exec: no end is recorded)" : ""}` });
 
-  if (!capture.credentials || !options.supervise) {
+  if (exec) {
     dropPrivileges(user);
     return execInto(options.command, env);
   }
@@ -49,7 +55,18 @@ export async function runMode(options: Options): Promise<number> {
     }
   }
   removeWorkingCopy(workingCopy, user);
+  recordEvent(store, { kind: "run-end", ...identity, exitCode: outcome.code, generation: supervisor.current().generation });
   return outcome.code;
+}
+
+/** A store the workload could reach is an attack or a mistake: recorded, then refused. */
+function refuseUnsafeStart(store: Store, user: RuntimeUser): void {
+  try {
+    refuseReachableStore(store.root, user);
+  } catch (error) {
+    recordEvent(store, { kind: "refused", outcome: "store-reachable", ...containerIdentity(), detail: errorMessage(error) });
+    throw error;
+  }
 }
 
 function openMountedStore(options: Options): Store {
@@ -75,6 +92,10 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
 function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {
   const env = userEnvironment(process.env, user, user.known ? user.home : workloadHome(workingCopy));
   env.CLAUDE_CONFIG_DIR = workingCopy.dir;
-  if (capture.longLivedToken) env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
+  if (capture.longLivedToken) {
+    env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
+    // The token is in the CLI's environment: keep it out of what its Bash tool and hooks run (CLI >= 2.1.83).
+    env.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB = "1";
+  }
   return env;
 }

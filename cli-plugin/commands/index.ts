@@ -1,6 +1,7 @@
 import type { CommandSpec, GroupSpec } from "../docker-cli/spec";
 import { buildCommand } from "./build";
 import { doctorCommand } from "./doctor";
+import { eventsCommand } from "./events";
 import { installCommand } from "./install";
 import { profileLsCommand } from "./profile-ls";
 import { profileRmCommand } from "./profile-rm";
@@ -15,6 +16,7 @@ import { versionCommand } from "./version";
 export const COMMANDS: CommandSpec[] = [
   buildCommand,
   doctorCommand,
+  eventsCommand,
   installCommand,
   refreshCommand,
   runCommand,

@@ -6,6 +6,7 @@ import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { requireImage } from "../engine/images";
 import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "../stores/profile";
+import { recordPluginEvent } from "../stores/events";
 
 // Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
 // (0600); the entrypoint hands it to the workload as CLAUDE_CODE_OAUTH_TOKEN from inside
@@ -21,7 +22,9 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    return (await commitLongLivedToken(new Store(ref.path, owner), token, source)).generation;
+    const generation = (await commitLongLivedToken(new Store(ref.path, owner), token, source)).generation;
+    recordPluginEvent(ref, { kind: source === "setup-token" ? "setup" : "import", outcome: "long-lived", generation, detail: `a long-lived token (${source})` });
+    return generation;
   }
   // A volume lives on the engine's machine: the entrypoint in the production image writes
   // the capture there; the token travels on stdin, never on a command line.

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
@@ -53,6 +54,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
       : []),
     ...hostUserFlags(),
     ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
+    "-e", `CLAUDEAUTH_IMAGE=${image}`,
     ...env,
     ...volumes,
     ...start.flags,
@@ -75,11 +77,13 @@ function hostUserFlags(): string[] {
 /**
  * `docker run` flags every production container gets (run, test, refresh): attached and
  * removed on exit, no json-file log (it would only be a copy on the engine's disk), the
- * network asked for, the hardening, the store, the working-copy tmpfs and the store owner.
+ * network asked for, the hardening, the store, the working-copy tmpfs and the store owner;
+ * its name and this host's, for the store's event log.
  */
 export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening): string[] {
   return [
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    "-e", `CLAUDEAUTH_CONTAINER=${name}`, "-e", `CLAUDEAUTH_HOST=${os.hostname()}`,
     ...(network ? ["--network", network] : []),
     ...hardeningFlags(hardening),
     ...runtimeFlags(ref),

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES } from "../../core/layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, GENERATION_NAME, LONG_LIVED_TOKEN_FILE, MAX_AUTH_FILE_BYTES, SETTINGS_FILE } from "../../core/layout";
+import { EVENTS_FILE, EVENTS_PREVIOUS_FILE } from "../../core/events";
 import { readRegularFile, UnsafeFileError } from "../../core/safe-fs";
 import { errorMessage, UserError } from "../../core/errors";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
@@ -30,8 +31,11 @@ export type Snapshot = {
   generations: number[];
 };
 
-/** Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style dir). */
-export const AUTH_FILES = [CREDENTIALS_FILE, CLAUDE_JSON_FILE, LONG_LIVED_TOKEN_FILE, CAPTURE_META_FILE];
+/**
+ * Files whose text matters, relative to a capture dir (or to the root of a ~/.claude-style
+ * dir): the auth files, the settings (for override warnings) and the store's event log.
+ */
+export const AUTH_FILES = [CREDENTIALS_FILE, CLAUDE_JSON_FILE, LONG_LIVED_TOKEN_FILE, CAPTURE_META_FILE, SETTINGS_FILE, EVENTS_FILE, EVENTS_PREVIOUS_FILE];
 
 export function generationDir(generation: number): string {
   return `captures/${String(generation).padStart(8, "0")}`;
