@@ -1,9 +1,12 @@
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
+import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE, SETTINGS_FILE } from "../../core/layout";
 import { parseClaudeJson, parseCredentials, summarize } from "../../core/credentials";
 import { formatDuration, formatRelative } from "../../core/duration";
 import { registerSecret } from "../../core/redact";
 import { LONG_LIVED_TOKEN_SHAPE } from "../../core/long-lived-token";
+import { lastEvent, type AuditEvent } from "../../core/events";
+import { overrideWarnings } from "../../core/overrides";
+import { eventsOf } from "./events";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
 import { generationDir, type Entry, type Snapshot } from "./snapshot";
 
@@ -29,6 +32,9 @@ export type StoreStatus = {
   scopes: string[];
   subscription: string | null;
   account: { email: string | null; organization: string | null } | null;
+  /** From the store's event log: the newest refresh (with the endpoint's answer) and run start. */
+  lastRefresh: AuditEvent | null;
+  lastRun: AuditEvent | null;
   files: FileInfo[];
   findings: Finding[];
 };
@@ -58,7 +64,12 @@ function octal(mode: number, type: Entry["type"]): string {
   return type === "symlink" ? "link" : `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 }
 
-export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
+export function analyze(
+  snapshot: Snapshot,
+  now = Date.now(),
+  hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+  env: NodeJS.ProcessEnv = process.env,
+): StoreStatus {
   const ref = snapshot.ref;
   const status: StoreStatus = {
     profile: ref.profile,
@@ -73,6 +84,8 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     scopes: [],
     subscription: null,
     account: null,
+    lastRefresh: null,
+    lastRun: null,
     files: snapshot.entries.map((e) => ({ path: e.path, type: e.type, mode: octal(e.mode, e.type), owner: `${e.uid}:${e.gid}` })),
     findings: [],
   };
@@ -94,6 +107,8 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   }
 
   checkFiles(snapshot, hostUser, warn);
+  const { events } = eventsOf(snapshot);
+  [status.lastRefresh, status.lastRun] = [lastEvent(events, "refresh"), lastEvent(events, "run-start")];
   if (snapshot.entries.some((e) => e.path === "rescue.json")) {
     warn("a refreshed token waits in rescue.json (its commit failed, e.g. on a full disk): the next run or refresh adopts it", suggest("refresh", ref));
   }
@@ -162,6 +177,8 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   const credentialsValue = credentials?.ok ? credentials.value : null;
 
   status.mode = meta?.mode === "long-lived" || (!credentialsValue && longLived) ? "long-lived" : "oauth";
+  // A run gets the host's variable with -e NAME; the captured settings reach every run.
+  for (const warning of overrideWarnings(env, text(SETTINGS_FILE) ?? null, "this shell's environment (a run gets it with -e)")) warn(warning);
   const capturedAt = status.capture.capturedAt ? Date.parse(status.capture.capturedAt) : NaN;
   if (Number.isFinite(capturedAt) && capturedAt - now > CLOCK_TOLERANCE_MS) {
     warn(`the current capture is dated ${formatDuration(capturedAt - now)} in the future: the clock of the machine that made it, or this one, is wrong`, "sudo timedatectl set-ntp true");
