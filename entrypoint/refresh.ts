@@ -11,7 +11,7 @@ import { formatDuration } from "../core/duration";
 import { nextWait, parseRetryAfter, REFRESH_BACKOFF, type BackoffPolicy } from "../core/backoff";
 import type { RefreshAnswer } from "../core/events";
 import { postJson, type JsonResponse } from "./http";
-import { recordEvent } from "./audit";
+import { containerIdentity, recordEvent } from "./audit";
 
 // Single-flight refresh: whoever finds the access token near expiry takes the store lock,
 // looks again (another run may have just refreshed), spends the refresh token once and
@@ -66,7 +66,7 @@ async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndp
   // A rejected token stays rejected (a fallback capture's token may have been spent to make
   // the capture that no longer reads): say so instead of sending it on every run.
   if (store.isRejected(oauth.refreshToken!)) {
-    recordEvent(store, { kind: "refresh", outcome: "invalid_grant", detail: "rejected earlier: not sent again" });
+    recordEvent(store, { kind: "refresh", outcome: "invalid_grant", ...containerIdentity(), detail: "rejected earlier: not sent again" });
     throw rejected("earlier (it is not sent again)");
   }
   const { draft, reserve } = prepareRefresh(store, current);
@@ -78,7 +78,7 @@ async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndp
     draft.discard();
     reserve.release();
     if (error instanceof RefreshRejectedError) rememberRejected(store, oauth.refreshToken!);
-    if (error instanceof TokenEndpointError) recordEvent(store, { kind: "refresh", outcome: error.answer, detail: error.message });
+    if (error instanceof TokenEndpointError) recordEvent(store, { kind: "refresh", outcome: error.answer, ...containerIdentity(), detail: error.message });
     throw error;
   }
   const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
@@ -86,7 +86,7 @@ async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndp
     writeNewFile(path.join(draft.dir, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
     const capture = draft.commit();
     reserve.release();
-    recordEvent(store, { kind: "refresh", outcome: "ok", generation: capture.generation });
+    recordEvent(store, { kind: "refresh", outcome: "ok", ...containerIdentity(), generation: capture.generation });
     return capture;
   } catch (error) {
     draft.discard();

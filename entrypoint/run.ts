@@ -92,10 +92,9 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
 function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {
   const env = userEnvironment(process.env, user, user.known ? user.home : workloadHome(workingCopy));
   env.CLAUDE_CONFIG_DIR = workingCopy.dir;
-  if (capture.longLivedToken) {
-    env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
-    // The token is in the CLI's environment: keep it out of what its Bash tool and hooks run (CLI >= 2.1.83).
-    env.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB = "1";
-  }
+  // The CLI keeps this variable out of what its Bash tool runs (2.1.197, tested). Not
+  // CLAUDE_CODE_SUBPROCESS_ENV_SCRUB=1: that CLI then refuses to start without bubblewrap,
+  // which cannot make namespaces under Docker's default seccomp profile.
+  if (capture.longLivedToken) env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
   return env;
 }
