@@ -1,6 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { redact } from "./redact";
+import { errorMessage } from "./errors";
+import { log } from "./output";
+import type { Store } from "./store";
 import { describeKind, lstatOrNull, readRegularFile, UnsafeFileError, type Owner } from "./safe-fs";
 
 // The store's audit trail: who used the login, which refreshes happened and what the
@@ -21,7 +24,7 @@ export const EVENTS_MAX_BYTES = 128 * 1024;
 const READ_MAX_BYTES = 2 * EVENTS_MAX_BYTES;
 const FIELD_MAX = 240;
 
-export const EVENT_KINDS = ["setup", "import", "refresh", "run-start", "run-end", "write-back", "refused", "lock-break"] as const;
+export const EVENT_KINDS = ["setup", "import", "refresh", "run-start", "run-end", "write-back", "refused", "lock-break", "logout"] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** How the token endpoint answered a refresh: what a monitor counts. */
@@ -44,6 +47,9 @@ export type AuditEvent = {
 };
 
 export type NewEvent = Omit<AuditEvent, "time">;
+
+/** A store's events, oldest first, and how many lines were not events. */
+export type EventLog = { events: AuditEvent[]; skipped: number };
 
 const STRING_FIELDS = ["outcome", "detail", "container", "image", "host"] as const;
 const NUMBER_FIELDS = ["generation", "exitCode"] as const;
@@ -87,7 +93,7 @@ export function readEventsText(root: string): string {
 }
 
 /** Events from log text, oldest first; lines that are not events (a torn write, a hand edit) are counted, not fatal. */
-export function parseEvents(text: string): { events: AuditEvent[]; skipped: number } {
+export function parseEvents(text: string): EventLog {
   const events: AuditEvent[] = [];
   let skipped = 0;
   for (const line of text.split("\n")) {
@@ -126,4 +132,20 @@ function normalize(value: Record<string, unknown>): AuditEvent | null {
 export function lastEvent(events: AuditEvent[], kind: EventKind): AuditEvent | null {
   for (let i = events.length - 1; i >= 0; i--) if (events[i]!.kind === kind) return events[i]!;
   return null;
+}
+
+let warned = false;
+
+/**
+ * Adds an event to a store's log (Store.appendEvent). A log that cannot be written (a full
+ * disk, a read-only store) is said once and never fails the command: the audit trail must
+ * not become a way to deny service.
+ */
+export async function recordEvent(store: Pick<Store, "appendEvent">, event: NewEvent): Promise<void> {
+  try {
+    await store.appendEvent(event);
+  } catch (error) {
+    if (!warned) log.warn(`could not add to the store's event log (${errorMessage(error)})`);
+    warned = true;
+  }
 }

@@ -11,13 +11,18 @@ export const AUTH_OVERRIDE_VARIABLES = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOK
 
 /** One line per override found in an environment and in the text of a settings.json (null: none). */
 export function overrideWarnings(env: Record<string, string | undefined>, settingsText: string | null, where = "the run's environment"): string[] {
-  const warnings = AUTH_OVERRIDE_VARIABLES.filter((name) => env[name]).map(
-    (name) => `${name} is set in ${where}: the Claude CLI uses it instead of the stored login; unset it (or leave out -e ${name}) to use the login`,
-  );
-  return [...warnings, ...settingsWarnings(settingsText)];
+  return [...environmentWarnings(env, where), ...settingsWarnings(settingsText)];
 }
 
-function settingsWarnings(text: string | null): string[] {
+/** One line per variable of `env` that the CLI prefers to the stored login. */
+export function environmentWarnings(env: Record<string, string | undefined>, where: string): string[] {
+  return AUTH_OVERRIDE_VARIABLES.filter((name) => env[name]).map(
+    (name) => `${name} is set in ${where}: the Claude CLI uses it instead of the stored login; unset it (or leave out -e ${name}) to use the login`,
+  );
+}
+
+/** One line per override in the text of a capture's settings.json (null: none). */
+export function settingsWarnings(text: string | null): string[] {
   if (text === null) return [];
   let settings: unknown;
   try {

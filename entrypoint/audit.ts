@@ -1,24 +1,14 @@
 import os from "node:os";
-import { appendEvent, type NewEvent } from "../core/events";
-import { errorMessage } from "../core/errors";
-import { log } from "../core/output";
+import { recordEvent as recordStoreEvent, type NewEvent } from "../core/events";
 import type { Store } from "../core/store";
 
-// The entrypoint's entries in the store's event log (core/events.ts). Written as root into
+// The entrypoint's entries in the store's event log (Store.appendEvent). Written as root into
 // the store, which the workload cannot reach (store-reach.ts refuses to start otherwise), so
-// a hostile workload can neither forge nor erase them. A log that cannot be written (a full
-// disk, a read-only store) is said once and never stops a run: the audit trail must not
-// become a way to deny service.
+// a hostile workload can neither forge nor erase them. A log that cannot be written is said
+// once and never stops a run (core/events.ts recordEvent).
 
-let warned = false;
-
-export function recordEvent(store: Store, event: Omit<NewEvent, "by">): void {
-  try {
-    appendEvent(store.root, { by: "entrypoint", ...event }, store.owner);
-  } catch (error) {
-    if (!warned) log.warn(`could not add to the store's event log (${errorMessage(error)})`);
-    warned = true;
-  }
+export function recordEvent(store: Store, event: Omit<NewEvent, "by">): Promise<void> {
+  return recordStoreEvent(store, { by: "entrypoint", ...event });
 }
 
 /**

@@ -1,10 +1,13 @@
 import fs from "node:fs";
-import { InvalidCaptureError, Store } from "../core/store";
+import { InvalidCaptureError } from "../core/store";
+import { DirStore } from "../core/store-dir";
 import { summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
 import { errorMessage } from "../core/errors";
 import { print } from "../core/output";
 import type { Options } from "./options";
+import { parseStoreAddress } from "../core/store-address";
+import { HELPER_MIRROR } from "./channel-store";
 
 // HEALTHCHECK: one line, exit 0 (healthy) or 1. Reads the store only; no network.
 export function healthMode(options: Options): number {
@@ -14,14 +17,17 @@ export function healthMode(options: Options): number {
 }
 
 function checkHealth(options: Options): [boolean, string] {
-  if (!fs.existsSync(options.store)) return [false, `no store mounted at ${options.store}`];
+  // A helper store: the copy the run's entrypoint keeps (the plugin's channel takes one connection, the run's).
+  const root = parseStoreAddress(options.store).kind === "helper" ? HELPER_MIRROR : options.store;
+  if (!fs.existsSync(root)) return [false, `no store mounted at ${root}`];
   let capture;
   try {
-    capture = new Store(options.store).readCurrent();
+    capture = new DirStore(root).readCurrentSync();
   } catch (error) {
     return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }
   if (!capture) return [false, "the store holds no capture: run docker claudeauth setup"];
+  if (capture.meta.mode === "logged-out") return [false, "logged out: run docker claudeauth setup"];
   // Runs fall back to an older capture, whose refresh token may be spent: not a healthy store.
   const newest = capture.skipped[0];
   if (newest) return [false, `the store's capture ${newest.generation} is invalid (${newest.problem}); runs fall back to capture ${capture.generation}: run docker claudeauth setup`];

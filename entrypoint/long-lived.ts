@@ -10,7 +10,7 @@ export async function captureTokenFromStdin(store: Store): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const capture = await commitLongLivedToken(store, validateLongLivedToken(Buffer.concat(chunks).toString("utf8")), "token-stdin");
-  recordEvent(store, { kind: "import", outcome: "long-lived", generation: capture.generation, detail: "a long-lived token from stdin" });
+  await recordEvent(store, { kind: "import", outcome: "long-lived", generation: capture.generation, detail: "a long-lived token from stdin" });
   log.info(`stored the long-lived token (capture ${capture.generation})`);
   return 0;
 }

@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import { configureOutput, log, print } from "../core/output";
 import { configureLocks } from "../core/lock";
 import { UserError, errorMessage } from "../core/errors";
@@ -7,7 +8,10 @@ import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
+import { notLoggedIn } from "./run";
+import { reportStore } from "../core/store-report";
+import { importMode, logoutMode } from "./login";
 import { containerIdentity, recordEvent } from "./audit";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
@@ -17,12 +21,21 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
+  inspect: inspectMode,
+  import: importMode,
+  logout: logoutMode,
 };
 
+/** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
+async function inspectMode(options: Options): Promise<number> {
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options.channel))));
+  return 0;
+}
+
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options.channel);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
-  if (!capture) throw new UserError(`not logged in: the store at ${options.store} holds no capture; run "docker claudeauth setup" first`);
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
   print(expiresAt ? `access token valid, expires ${formatRelative(expiresAt - Date.now())} (capture ${capture.generation})` : "long-lived token: nothing to refresh");
   return 0;
@@ -35,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     configureLocks({
       staleMs: options.lockStaleMs,
       onBreak: (lockDir, holder) =>
-        recordEvent(openStore(options.store, options.owner), { kind: "lock-break", ...containerIdentity(), detail: `took over ${lockDir}: its holder (${holder}) showed no sign of life for ${options.lockStaleMs / 1000}s` }),
+        void recordEvent(openStore(options.store, options.owner, options.channel), { kind: "lock-break", ...containerIdentity(), detail: `took over ${lockDir}: its holder (${holder}) showed no sign of life for ${options.lockStaleMs / 1000}s` }),
     });
     return await MODES[options.mode](options);
   } catch (error) {
@@ -50,4 +63,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // As a single executable argv is [binary, binary, ...args]; under plain node, [node, script, ...args].
-main(process.argv.slice(2)).then((code) => process.exit(code));
+const start = () => void main(process.argv.slice(2)).then((code) => process.exit(code));
+
+// The x64 single executable starts from a V8 startup snapshot taken after this bundle's modules
+// were initialised (scripts/build.mjs): a container start skips that work. Module scope must
+// therefore hold nothing of the machine it runs on; everything of it is read in main.
+if (v8.startupSnapshot.isBuildingSnapshot()) v8.startupSnapshot.setDeserializeMainFunction(start);
+else start();

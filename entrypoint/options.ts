@@ -7,7 +7,7 @@ import { parseDuration } from "../core/duration";
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
 
-export type Mode = "setup" | "run" | "health" | "refresh";
+export type Mode = "setup" | "run" | "health" | "refresh" | "inspect" | "import" | "logout";
 
 /** Which login made inside a run may replace the store's: none (the default), the same account's, any. */
 export type LoginPolicy = "none" | "same-account" | "any-account";
@@ -15,6 +15,8 @@ export type LoginPolicy = "none" | "same-account" | "any-account";
 export type Options = {
   mode: Mode;
   store: string;
+  /** The plugin's channel (a unix socket), for a store kept by a credential helper. */
+  channel: string | undefined;
   user: string;
   owner: string | undefined; // "uid:gid" of the host user who owns the store
   uid: number | undefined; // run the workload as this uid instead of the user's
@@ -41,9 +43,13 @@ Modes:
   run      run COMMAND (default: claude) as the runtime user with a private working copy of the store
   health   exit 0 if the store holds usable credentials, 1 if not (for HEALTHCHECK)
   refresh  refresh the access token in the store now if it expires within --refresh-margin
+  inspect  print what the store holds as JSON (never a token), for docker claudeauth status
+  import   commit the login given as JSON on stdin (docker claudeauth setup --from), by compare-and-swap
+  logout   remove the store's login, keeping its settings (docker claudeauth logout)
 
 Options (environment variable in brackets):
-  --store DIR            store path [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
+  --store DIR            store path, or helper:NAME [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
+  --channel SOCKET       helper:NAME stores: the plugin's socket [CLAUDEAUTH_CHANNEL] (docker claudeauth sets it)
   --user NAME            runtime user [CLAUDEAUTH_USER] (default claude)
   --owner UID:GID        owner of store files [CLAUDEAUTH_OWNER] (default: the store dir's owner)
   --uid UID --gid GID    run the workload with these ids [CLAUDEAUTH_UID, CLAUDEAUTH_GID]
@@ -66,17 +72,17 @@ export const DEFAULT_PROFILE_URL = "https://api.anthropic.com/api/oauth/profile"
 export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
-const MODES: readonly Mode[] = ["setup", "run", "health", "refresh"];
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "inspect", "import", "logout"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account"]);
 const VALUE_FLAGS = new Set([
-  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
+  "--store", "--channel", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
   "--profile-url",
 ]);
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   const [mode, ...rest] = argv;
   if (!mode || mode === "--help" || mode === "-h") throw new UserError(USAGE.trimEnd(), 0);
-  if (!MODES.includes(mode as Mode)) throw new UserError(`unknown mode "${mode}": use one of setup, run, health, refresh`, 125);
+  if (!MODES.includes(mode as Mode)) throw new UserError(`unknown mode "${mode}": use one of ${MODES.join(", ")}`, 125);
 
   const flags = new Map<string, string>();
   let command: string[] = [];
@@ -108,6 +114,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   return {
     mode: mode as Mode,
     store: pick("--store", "CLAUDEAUTH_STORE", DEFAULT_STORE_IN_CONTAINER),
+    channel: flags.get("--channel") ?? (env.CLAUDEAUTH_CHANNEL || undefined),
     user: pick("--user", "CLAUDEAUTH_USER", "claude"),
     owner: flags.get("--owner") ?? env.CLAUDEAUTH_OWNER ?? undefined,
     uid: optionalId("--uid", "CLAUDEAUTH_UID"),

@@ -1,14 +1,16 @@
 import fs from "node:fs";
 import type { Capture, Store } from "../core/store";
+import { DirStore } from "../core/store-dir";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { relaySignals, startWorkload } from "./child";
 import { execInto } from "./exec";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { refuseReachableStore } from "./store-reach";
+import { ChannelStore } from "./channel-store";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -25,7 +27,7 @@ export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
   const store = openMountedStore(options);
-  refuseUnsafeStart(store, user);
+  await refuseUnsafeStart(store, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
@@ -33,7 +35,7 @@ export async function runMode(options: Options): Promise<number> {
   for (const warning of overrideWarnings(env, readSettings(capture.dir))) log.warn(warning);
   const identity = containerIdentity();
   const exec = !capture.credentials || !options.supervise;
-  recordEvent(store, { kind: "run-start", ...identity, generation: capture.generation, detail: `${options.command[0]} as uid ${user.uid}${exec ? " (exec: no end is recorded)" : ""}` });
+  await recordEvent(store, { kind: "run-start", ...identity, generation: capture.generation, detail: `${options.command[0]} as uid ${user.uid}${exec ? " (exec: no end is recorded)" : ""}` });
 
   if (exec) {
     dropPrivileges(user);
@@ -55,30 +57,32 @@ export async function runMode(options: Options): Promise<number> {
     }
   }
   removeWorkingCopy(workingCopy, user);
-  recordEvent(store, { kind: "run-end", ...identity, exitCode: outcome.code, generation: supervisor.current().generation });
+  await recordEvent(store, { kind: "run-end", ...identity, exitCode: outcome.code, generation: supervisor.current().generation });
   return outcome.code;
 }
 
 /** A store the workload could reach is an attack or a mistake: recorded, then refused. */
-function refuseUnsafeStart(store: Store, user: RuntimeUser): void {
+async function refuseUnsafeStart(store: Store, user: RuntimeUser): Promise<void> {
   try {
-    refuseReachableStore(store.root, user);
+    if (store instanceof DirStore) refuseReachableStore(store.root, user);
+    if (store instanceof ChannelStore) refuseReachableStore(store.mirrorRoot, user);
   } catch (error) {
-    recordEvent(store, { kind: "refused", outcome: "store-reachable", ...containerIdentity(), detail: errorMessage(error) });
+    await recordEvent(store, { kind: "refused", outcome: "store-reachable", ...containerIdentity(), detail: errorMessage(error) });
     throw error;
   }
 }
 
 function openMountedStore(options: Options): Store {
-  if (!fs.existsSync(options.store)) {
+  const store = openStore(options.store, options.owner, options.channel);
+  if (store instanceof DirStore && !fs.existsSync(store.root)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }
-  return openStore(options.store, options.owner);
+  return store;
 }
 
 async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture> {
-  const capture = store.readCurrent();
-  if (!capture) throw new UserError(`not logged in: the store at ${store.root} holds no capture; run "docker claudeauth setup" first`);
+  const capture = await store.readCurrent();
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   try {
     return (await ensureFresh(store, endpoint, marginMs)) ?? capture;
   } catch (error) {
@@ -87,6 +91,10 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
     log.warn(`could not refresh the access token (${errorMessage(error)}); using the one in the store`);
     return capture;
   }
+}
+
+export function notLoggedIn(store: Store): UserError {
+  return new UserError(`not logged in: the store at ${store.location} holds no login; run "docker claudeauth setup" first`);
 }
 
 function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {

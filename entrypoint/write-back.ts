@@ -1,7 +1,6 @@
 import path from "node:path";
 import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
 import { parseCredentials, serializeJson, type OauthTokens } from "../core/credentials";
-import { withLock } from "../core/lock";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { copyCaptureInto, type Capture, type Store } from "../core/store";
 import { errorMessage } from "../core/errors";
@@ -26,9 +25,9 @@ type Account = { uuid: string; oauthAccount: Record<string, string>; plan: Parti
 export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, endpoint: AccountEndpoints, policy: LoginPolicy): Promise<boolean> {
   const offered = offeredRefreshToken(copy, base);
   if (!offered) return false;
-  const refuse = (outcome: string, message: string) => {
+  const refuse = async (outcome: string, message: string) => {
     log.warn(`not written back: ${message}`);
-    recordEvent(store, { kind: "refused", outcome, ...containerIdentity(), detail: message });
+    await recordEvent(store, { kind: "refused", outcome, ...containerIdentity(), detail: message });
     return false;
   };
   if (policy === "none") return refuse("planted-login", "the workload logged in afresh; pass --allow-login to keep a login made inside a run");
@@ -41,12 +40,12 @@ export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, 
     const why = error instanceof RefreshRejectedError ? "the token endpoint rejected its refresh token" : errorMessage(error);
     return refuse("unconfirmed-login", `the run's new login could not be confirmed (${why})`);
   }
-  return withLock(store.lockDir, async () => {
-    const current = store.readCurrent();
+  return store.withLock(async (locked) => {
+    const current = await locked.readCurrent();
     if (policy === "same-account" && !(await isAccountOf(current, account, endpoint.profileUrl))) {
       return refuse("other-account", "the run's new login is not the store's account; pass --allow-other-account to keep it anyway");
     }
-    const kept = store.commitLocked((draft) => {
+    const kept = await locked.commit((draft) => {
       if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, CLAUDE_JSON_FILE]);
       const credentials = { ...current?.credentials, claudeAiOauth: { ...tokens, ...account.plan } };
       writeNewFile(path.join(draft, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
@@ -54,7 +53,7 @@ export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, 
       writeNewFile(path.join(draft, CLAUDE_JSON_FILE), serializeJson(claudeJson), store.owner);
     }, { source: "write-back", mode: "oauth" });
     log.info("wrote the run's new login back to the store");
-    recordEvent(store, { kind: "write-back", outcome: "kept", ...containerIdentity(), generation: kept.generation, detail: `a login made in the run (${policy})` });
+    await recordEvent(store, { kind: "write-back", outcome: "kept", ...containerIdentity(), generation: kept.generation, detail: `a login made in the run (${policy})` });
     return true;
   });
 }

@@ -3,6 +3,7 @@ import { buildCommand } from "./build";
 import { doctorCommand } from "./doctor";
 import { eventsCommand } from "./events";
 import { installCommand } from "./install";
+import { logoutCommand } from "./logout";
 import { profileLsCommand } from "./profile-ls";
 import { profileRmCommand } from "./profile-rm";
 import { refreshCommand } from "./refresh";
@@ -18,6 +19,7 @@ export const COMMANDS: CommandSpec[] = [
   doctorCommand,
   eventsCommand,
   installCommand,
+  logoutCommand,
   refreshCommand,
   runCommand,
   setupCommand,

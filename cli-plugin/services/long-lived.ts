@@ -1,12 +1,12 @@
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../../core/long-lived-token";
 import { UserError } from "../../core/errors";
+import { recordEvent } from "../../core/events";
 import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { requireImage } from "../engine/images";
-import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "../stores/profile";
-import { recordPluginEvent } from "../stores/events";
+import { describeStore, ensureStoreDir, type StoreRef } from "../stores/profile";
+import { withContainerStore } from "../stores/container-store";
 
 // Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
 // (0600); the entrypoint hands it to the workload as CLAUDE_CODE_OAUTH_TOKEN from inside
@@ -22,21 +22,25 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    const generation = (await commitLongLivedToken(new Store(ref.path, owner), token, source)).generation;
-    recordPluginEvent(ref, { kind: source === "setup-token" ? "setup" : "import", outcome: "long-lived", generation, detail: `a long-lived token (${source})` });
+    const store = new DirStore(ref.path, owner);
+    const { generation } = await commitLongLivedToken(store, token, source);
+    await recordEvent(store, { by: "plugin", kind: source === "setup-token" ? "setup" : "import", outcome: "long-lived", generation, detail: `a long-lived token (${source})` });
     return generation;
   }
-  // A volume lives on the engine's machine: the entrypoint in the production image writes
-  // the capture there; the token travels on stdin, never on a command line.
+  // A volume lives on the engine's machine, a helper's entry goes through the plugin's
+  // channel: the entrypoint in the production image writes the capture; the token travels
+  // on stdin, never on a command line.
   const image = await requireImage(docker, "run");
-  const result = await docker.capture(
-    [
-      "run", "--rm", "-i", "--network", "none", "--log-driver", "none", ...hardeningFlags(hardening),
-      "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-      "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
-      image, "setup", "--token-stdin",
-    ],
-    { input: `${token}\n` },
+  const result = await withContainerStore(ref, docker, (store) =>
+    docker.capture(
+      [
+        "run", "--rm", "-i", "--network", "none", "--log-driver", "none", ...hardeningFlags(hardening),
+        ...store,
+        "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
+        image, "setup", "--token-stdin",
+      ],
+      { input: `${token}\n` },
+    ),
   );
   if (result.code !== 0) {
     throw new UserError(`could not store the token in ${describeStore(ref)}: ${result.stderr.trim().split("\n").pop() || `exit code ${result.code}`}`);

@@ -1,5 +1,3 @@
-import crypto from "node:crypto";
-import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -7,11 +5,16 @@ import { containerName, hardeningFlags, type Docker, type Hardening } from "../e
 import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
-import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "../stores/snapshot";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { openBackend, readReport } from "../stores/backends";
+import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
+import type { StoreReport } from "../../core/store-report";
+import { withContainerStore } from "../stores/container-store";
+import { readHelperBundle, refuseRemoteEngine } from "../stores/helper-store";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
 import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
+import { networkAdvice, removeCreatedStore, storeExists, unreachableReason } from "./setup-aborted";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -24,6 +27,9 @@ export type SetupOptions = {
   network: string | undefined;
   longLived: boolean;
   tokenStdin: boolean;
+  /** An existing login to import (a ~/.claude dir, a copy of it, a credentials file, "-" for stdin), and whether to blank its refresh token after. */
+  from: string | undefined;
+  move: boolean;
   image: string | undefined;
   caCert: string | undefined;
   env: string[];
@@ -35,6 +41,8 @@ export type SetupOptions = {
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
+  if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
+  if (options.move) throw new UserError("--move goes with --from PATH: it blanks the source's refresh token after the import", 125);
 
   const io = stdio();
   const interactive = io.stdinTty && io.stdoutTty;
@@ -45,6 +53,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   const env = envFlags(options.env);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
+  const existed = await storeExists(ref, docker);
   await prepareStore(ref, docker);
   const image = await ensureSetupImage(docker, options);
 
@@ -57,24 +66,25 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     // container's terminal: make it wide, so that the token is printed on one line.
     if (tty) command = ["sh", "-c", 'stty cols 500 rows 50 2>/dev/null; exec "$@"', "sh", ...command];
   }
-  const args = [
+  const args = (store: string[]) => [
     // No json-file log: what the login prints (a long-lived token, too) stays on the terminal.
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...interactiveFlags(io, !options.noTty),
     ...(options.network ? ["--network", options.network] : []),
     ...hardeningFlags(options.hardening),
-    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
+    ...store,
     ...env,
     ...volumes,
     image,
     ...command,
   ];
 
-  const before = await readSnapshot(ref, docker);
+  const before = await readReport(ref, docker);
   if (!options.longLived) log.info(`starting the login in ${image} (profile ${ref.profile}, store ${describeStore(ref)}); exit the CLI when you are logged in`);
   const relay = options.longLived ? new TokenScanningRelay((text) => process.stdout.write(text)) : null;
-  const result = await docker.stream(args, relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name });
+  const result = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name }),
+  );
   relay?.flush();
 
   if (relay) {
@@ -90,17 +100,17 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
 
   if (result.code === 125 && !relay) {
     // Docker could not start the container (its message is above): nothing ran.
-    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
+    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --store-volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
     return 125;
   }
-  const after = await readSnapshot(ref, docker);
-  const status = analyze(after);
+  const after = await readReport(ref, docker);
+  const status = analyze(ref, after);
   // Captures are numbered: a higher number than before the session is a new capture, made by
   // this session or, meanwhile, by a refresh or a run.
-  const fresh = (after.generation ?? 0) > (before.generation ?? 0);
+  const fresh = (after.generations[0] ?? 0) > (before.generations[0] ?? 0);
   const bySetup = fresh && status.capture?.source === "setup";
   const sameLogin = bySetup ? loginFingerprint(before) !== null && loginFingerprint(before) === loginFingerprint(after) : !fresh && result.code === 0;
-  if (status.healthy && !options.longLived && before.generation !== null && sameLogin) {
+  if (status.healthy && !options.longLived && before.generations.length > 0 && sameLogin) {
     // The setup container starts from the last capture: the same login (an unchanged one is
     // not captured again). Nothing went wrong, but nothing new happened either.
     print(`No new login: profile ${ref.profile} keeps its earlier login (capture #${status.capture?.generation}).\n${renderStatus(status, { files: false })}`);
@@ -108,7 +118,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   if (fresh && !bySetup && !options.longLived) {
     // Its own capture, if any, is older than the store's newest: the entrypoint said above what it did.
-    print(`Profile ${ref.profile} changed during the setup: its newest capture (#${after.generation}) was made by ${status.capture?.source ?? "another writer"}.\n${renderStatus(status, { files: false })}`);
+    print(`Profile ${ref.profile} changed during the setup: its newest capture (#${after.generations[0]}) was made by ${status.capture?.source ?? "another writer"}.\n${renderStatus(status, { files: false })}`);
     return status.healthy ? 0 : 1;
   }
   if (fresh && status.healthy) {
@@ -119,14 +129,18 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     print(renderStatus(status, { files: false }));
     return 1;
   }
+  if (!status.capture && !existed) await removeCreatedStore(ref, docker);
+  const unreachable = status.capture ? null : await unreachableReason({ image, network: options.network, env, volumes, hardening: options.hardening }, docker);
+  if (unreachable !== null) {
+    log.error(networkAdvice(unreachable, ref));
+    return result.code !== 0 ? result.code : 1;
+  }
   return reportIncomplete(status, ref, result.code);
 }
 
-/** A digest of the current capture's credentials (null: none), to tell a new login from the old one. */
-function loginFingerprint(snapshot: Snapshot): string | null {
-  if (snapshot.generation === null) return null;
-  const text = snapshot.contents.get(`${generationDir(snapshot.generation)}/${CREDENTIALS_FILE}`);
-  return text === undefined ? null : crypto.createHash("sha256").update(text).digest("hex");
+/** The current capture's login digest (null: none), to tell a new login from the old one. */
+function loginFingerprint(report: StoreReport): string | null {
+  return report.current?.login ?? null;
 }
 
 function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: number): number {
@@ -147,7 +161,31 @@ async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardenin
   await prepareStore(ref, docker);
   const generation = await importToken(ref, token, docker, "token-stdin", hardening);
   log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
-  const status = analyze(await readSnapshot(ref, docker));
+  const status = analyze(ref, await readReport(ref, docker));
+  print(renderStatus(status, { files: false }));
+  return status.healthy ? 0 : 1;
+}
+
+/**
+ * Imports an existing login, by compare-and-swap against the capture seen first. The source
+ * and the store then hold one token family: whichever refreshes first spends the refresh
+ * token the other holds, so --move blanks the source's (after the commit, never before).
+ */
+async function setupFrom(ref: StoreRef, from: string, move: boolean, docker: Docker): Promise<number> {
+  const source = await readLoginSource(from, readStdin);
+  if (move && !source.credentialsFile) throw new UserError("--move needs a file to blank the refresh token in: stdin has none (log out of the source yourself)", 125);
+  await prepareStore(ref, docker);
+  const backend = openBackend(ref, docker);
+  const before = await backend.report();
+  const generation = await backend.importLogin(source.files, "import", before.current?.generation ?? null);
+  log.info(`imported the login from ${source.what} into ${describeStore(ref)} (capture ${generation})`);
+  if (move) {
+    blankSourceRefreshToken(source);
+    log.info(`blanked the refresh token in ${source.credentialsFile}: only the store can renew this login now`);
+  } else {
+    log.warn(`${source.what} and the store now share one token family: whichever refreshes first makes the other's refresh token useless; use --move to blank the source's, or log in afresh with "${suggest("setup", ref)}"`);
+  }
+  const status = analyze(ref, await backend.report());
   print(renderStatus(status, { files: false }));
   return status.healthy ? 0 : 1;
 }
@@ -175,9 +213,15 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
     ensureStoreDir(ref);
     return;
   }
+  if (ref.kind === "helper") {
+    // A missing helper, a locked keychain or a GPG key that is not there shows now, before the login.
+    await refuseRemoteEngine(ref, docker);
+    await readHelperBundle(ref);
+    return;
+  }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
   if (inspect.code === 0) {
-    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(await readVolumeSnapshot(ref, docker));
+    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(ref, await readReport(ref, docker));
     return;
   }
   if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);
@@ -189,11 +233,11 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
  * A volume the plugin did not create (no profile label) becomes a store only if it is
  * empty or already one: the entrypoint would make its root 0700 and add captures/.
  */
-function refuseForeignVolume(snapshot: Snapshot): void {
-  const top = snapshot.entries.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
+function refuseForeignVolume(ref: StoreRef, report: StoreReport): void {
+  const top = report.files.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
   if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
   throw new UserError(
-    `refusing to use ${describeStore(snapshot.ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --store-volume (it is left as it was)`,
     125,
   );
 }
@@ -203,7 +247,7 @@ async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<
   if (await imageExists(docker, image)) return image;
   if (options.image || process.env.CLAUDEAUTH_SETUP_IMAGE) throw new UserError(`the setup image ${image} does not exist: build or pull it first`);
   log.info(`the setup image ${image} is missing: building it first`);
-  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: "host", noCache: false, quiet: false });
+  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: options.network, noCache: false, quiet: false });
   if (code !== 0) throw new UserError(`building ${image} failed (exit code ${code}); behind a TLS-intercepting proxy pass its CA: docker claudeauth build --ca-cert FILE`);
   return image;
 }

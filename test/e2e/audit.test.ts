@@ -87,8 +87,10 @@ describe("the audit trail", { timeout: 300_000 }, () => {
     expect(table.stdout.split("\n")[0]).toMatch(/^TIME +EVENT +OUTCOME +CONTAINER +DETAIL$/);
     expect(table.stdout).toMatch(new RegExp(`run-start +- +${name} `));
     expect((await plugin(sandbox, ["events", "--profile", "audit", "--since", "0s"])).stdout.trim()).toBe("no events in the last 0s");
+    const template = await plugin(sandbox, ["events", "--profile", "audit", "--format", "{{.Kind}} {{.Outcome}}"]);
+    expect(template.stdout.trim().split("\n")).toEqual(["setup login", "refresh ok", "run-start ", "refused planted-login", "run-end ", "refresh ok"]);
     const badFormat = await plugin(sandbox, ["events", "--profile", "audit", "--format", "yaml"]);
-    expect([badFormat.exitCode, badFormat.stderr.trim()]).toEqual([125, `error: unsupported --format "yaml": use json or table (see 'docker claudeauth events --help')`]);
+    expect([badFormat.exitCode, badFormat.stderr.trim()]).toEqual([125, `error: unsupported --format "yaml": use table, json or a template like "{{.Field}}" (see 'docker claudeauth events --help')`]);
 
     // The file itself: no token shape, no slice of any token the fake or the test made.
     const text = fs.readFileSync(path.join(sandbox.hub, "audit", EVENTS_FILE), "utf8");
@@ -102,13 +104,13 @@ describe("the audit trail", { timeout: 300_000 }, () => {
     expect(text2.stdout).toMatch(new RegExp(`^Last run: +${name} \\(${RUN_IMAGE.replace(/[.:/]/g, "\\$&")}\\) on ${os.hostname()}, .* ago`, "m"));
   });
 
-  it("a volume store: the entrypoint writes the log there and events reads it through the volume", async () => {
+  it("a volume store: the entrypoint writes the log there and events reads it through the entrypoint's inspect report", async () => {
     const volume = testVolume("events");
     const token = fake.issueLongLivedToken();
     trackSecret(token);
-    const setup = await plugin(sandbox, ["setup", "--volume", volume, "--token-stdin"], { input: `${token}\n` });
+    const setup = await plugin(sandbox, ["setup", "--store-volume", volume, "--token-stdin"], { input: `${token}\n` });
     expect(setup.exitCode, setup.output).toBe(0);
-    expect(await events(["--volume", volume])).toEqual([expect.objectContaining({ kind: "import", by: "entrypoint", outcome: "long-lived", generation: 1 })]);
+    expect(await events(["--store-volume", volume])).toEqual([expect.objectContaining({ kind: "import", by: "entrypoint", outcome: "long-lived", generation: 1 })]);
   });
 });
 

@@ -6,8 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Store } from "../../core/store";
 import { parseEvents, readEventsText } from "../../core/events";
+import { DirStore } from "../../core/store-dir";
 import { expectNoTokens } from "../support/tokens";
 import {
   HOST_USER, RUNTIME_UID, STORE_IN_CONTAINER, TOKEN_HASHES, claudeJson, ensureImages, hostUserDir, oauthCredentials,
@@ -172,6 +172,6 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
     const started = logged.filter((e) => e.kind === "run-start").map((e) => e.container);
     expect(new Set(started).size).toBe(CONCURRENT_RUNS);
     for (const container of started) expect(logged.filter((e) => e.kind === "run-end" && e.container === container && e.exitCode === 0)).toHaveLength(1);
-    expect(new Store(store).readCurrent()!.credentials).toEqual(credentials);
+    expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(credentials);
   });
 });

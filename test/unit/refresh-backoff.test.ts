@@ -5,15 +5,14 @@
 // bounded budget gets no wait at all, and the store keeps its token for the next attempt.
 // Every scenario ends with the fake's counters (each token spent exactly once, no family
 // revoked) and the store's event log.
-import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { parseEvents, readEventsText } from "../../core/events";
 import { runEntrypoint } from "../support/entrypoint";
-import { tempRoot } from "../support/fixtures";
+import { seedStore, tempRoot } from "../support/fixtures";
 import { canRunEntrypointTests } from "../support/test-user";
 
 let fake: FakeAnthropic;
@@ -25,7 +24,7 @@ afterAll(() => fake?.close());
 async function storeWithLogin(): Promise<{ store: string; refreshToken: string }> {
   const store = path.join(tempRoot("claudeauth-backoff-"), "store");
   const credentials = { claudeAiOauth: fake.login({ accessTokenTtlSeconds: 120 }) };
-  await new Store(store).commit((draft) => fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(credentials), { mode: 0o600 }), { source: "test", mode: "oauth" });
+  await seedStore(store, { ".credentials.json": serializeJson(credentials) });
   return { store, refreshToken: credentials.claudeAiOauth.refreshToken };
 }
 
@@ -63,7 +62,7 @@ describe.runIf(canRunEntrypointTests())("refresh backoff on 429 and 5xx", () => 
     expect(result.ms).toBeLessThan(9000);
     const family = fake.family(refreshToken)!;
     expect(family.refreshTokens[0]).toBe(refreshToken);
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(family.refreshTokens[1]);
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(family.refreshTokens[1]);
     expect(refreshEvents(store)).toEqual([expect.objectContaining({ outcome: "ok", generation: 2 })]);
   });
 
@@ -89,7 +88,7 @@ describe.runIf(canRunEntrypointTests())("refresh backoff on 429 and 5xx", () => 
       expect.stringMatching(/^claudeauth: error: token refresh failed: platform\.claude\.com answered HTTP 429 \(rate limited\); it asks to wait 2m 0s: try again after \S+Z \(the store keeps its refresh token\)$/),
     ]);
     expect(counted()).toEqual({ statuses: [429], refreshOk: 0, invalidGrant: 0, familiesRevoked: 0 });
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(refreshToken);
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(refreshToken);
     // The token was not consumed: the next attempt spends it, once.
     const again = await refresh(store);
     expect(again.status, again.stderr).toBe(0);
@@ -107,7 +106,7 @@ describe.runIf(canRunEntrypointTests())("refresh backoff on 429 and 5xx", () => 
     expect(lines.slice(0, 3).map((l) => /trying again in (\d+)s/.exec(l)?.[1])).toEqual([expect.stringMatching(/^1$/), expect.stringMatching(/^[23]$/), expect.stringMatching(/^[45]$/)]);
     expect(lines[3]).toMatch(/^claudeauth: error: token refresh failed after 4 attempts: platform\.claude\.com answered HTTP 502; try again later \(the store keeps its refresh token\)$/);
     expect(counted()).toEqual({ statuses: [502, 502, 502, 502], refreshOk: 0, invalidGrant: 0, familiesRevoked: 0 });
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(refreshToken);
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(refreshToken);
     expect(refreshEvents(store)).toEqual([expect.objectContaining({ outcome: "5xx" })]);
   });
 });
