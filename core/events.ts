@@ -53,6 +53,8 @@ export type EventLog = { events: AuditEvent[]; skipped: number };
 
 const STRING_FIELDS = ["outcome", "detail", "container", "image", "host"] as const;
 const NUMBER_FIELDS = ["generation", "exitCode"] as const;
+/** Every field an event may have, in the order a person reads them. */
+export const EVENT_FIELDS = ["time", "kind", "by", ...STRING_FIELDS, ...NUMBER_FIELDS] as const;
 
 /** Appends one event to the log in `root` (the store), rotating a full file first. */
 export function appendEvent(root: string, event: NewEvent, owner?: Owner, now = new Date()): void {

@@ -1,7 +1,7 @@
 import { UserError } from "../../core/errors";
 import { parseDuration } from "../../core/duration";
 import { log, print } from "../../core/output";
-import type { AuditEvent } from "../../core/events";
+import { EVENT_FIELDS, type AuditEvent } from "../../core/events";
 import type { Docker } from "../engine/docker";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { readReport } from "../stores/backends";
@@ -25,7 +25,9 @@ export async function events(options: EventsOptions, docker: Docker): Promise<nu
   if (skipped > 0) log.warn(`${skipped} line${skipped === 1 ? "" : "s"} of the event log ${skipped === 1 ? "is" : "are"} not an event (a torn write or an edit): left out`);
   const shown = since === null ? report.events : report.events.filter((event) => Date.parse(event.time) >= since);
   const empty = since === null ? "no events recorded yet" : `no events in the last ${options.since}`;
-  print(render(options.format, { json: shown, table: () => (shown.length === 0 ? empty : table(shown)) }));
+  // A template sees every field (empty when an event has none), as it would in docker events.
+  const items = shown.map((event) => Object.fromEntries(EVENT_FIELDS.map((field) => [field, event[field] ?? null])));
+  print(render(options.format, { json: shown, items, table: () => (shown.length === 0 ? empty : table(shown)) }));
   return 0;
 }
 
