@@ -49,6 +49,8 @@ export type StoreReport = {
   /** The store's audit trail, oldest first (Store.readEvents), and how many lines were not events. */
   events: AuditEvent[];
   eventsSkipped: number;
+  /** Why the log does not read (a planted symlink, a special file): runs still work, so only a warning. */
+  eventsProblem: string | null;
 };
 
 /** Entries at the top of a ~/.claude directory that a store never has. */
@@ -56,7 +58,7 @@ const CLAUDE_DIR_MARKS = [CREDENTIALS_FILE, "settings.json", "projects"];
 
 /** The report of a store that does not exist. */
 export function emptyReport(location: string): StoreReport {
-  return { schema: 1, location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null, events: [], eventsSkipped: 0 };
+  return { schema: 1, location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null, events: [], eventsSkipped: 0, eventsProblem: null };
 }
 
 export async function reportStore(store: Store): Promise<StoreReport> {
@@ -75,7 +77,7 @@ export async function reportStore(store: Store): Promise<StoreReport> {
     const log = await store.readEvents();
     [report.events, report.eventsSkipped] = [log.events, log.skipped];
   } catch (error) {
-    report.unreadable.push({ path: "events.log", problem: errorMessage(error) });
+    report.eventsProblem = errorMessage(error);
   }
   report.generations = await store.generations();
   report.rescue = await store.hasRescue();

@@ -21,6 +21,7 @@ export async function events(options: EventsOptions, docker: Docker): Promise<nu
   await requireStore(ref, docker);
   const report = await readReport(ref, docker);
   if (!report.exists) throw new UserError(`no store for profile ${ref.profile}`);
+  if (report.eventsProblem !== null) throw new UserError(`the store's event log does not read (${report.eventsProblem}): move it aside`);
   const skipped = report.eventsSkipped;
   if (skipped > 0) log.warn(`${skipped} line${skipped === 1 ? "" : "s"} of the event log ${skipped === 1 ? "is" : "are"} not an event (a torn write or an edit): left out`);
   const shown = since === null ? report.events : report.events.filter((event) => Date.parse(event.time) >= since);

@@ -116,6 +116,7 @@ export function analyze(
   }
 
   checkFiles(ref, report.files, hostUser, warn);
+  if (report.eventsProblem !== null) warn(`the store's event log does not read (${report.eventsProblem}): runs work, but no event is recorded; move it aside`);
   if (report.rescue) {
     warn("a refreshed token waits in rescue.json (its commit failed, e.g. on a full disk): the next run or refresh adopts it", suggest("refresh", ref));
   }

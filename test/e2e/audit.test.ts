@@ -112,6 +112,23 @@ describe("the audit trail", { timeout: 300_000 }, () => {
     expect(setup.exitCode, setup.output).toBe(0);
     expect(await events(["--store-volume", volume])).toEqual([expect.objectContaining({ kind: "import", by: "entrypoint", outcome: "long-lived", generation: 1 })]);
   });
+
+  it("an event log that does not read (a planted symlink): events says so in one line, status only warns (runs still work)", async () => {
+    const log = path.join(sandbox.hub, "audit", EVENTS_FILE);
+    fs.renameSync(log, `${log}.saved`);
+    fs.symlinkSync("/etc/passwd", log);
+    try {
+      const listed = await plugin(sandbox, ["events", "--profile", "audit"]);
+      expect(listed.exitCode).toBe(1);
+      expect(listed.stderr.trim()).toMatch(/^error: the store's event log does not read \(.*\): move it aside$/);
+      const status = await plugin(sandbox, ["status", "--profile", "audit", "--json"]);
+      expect(status.exitCode, status.output).toBe(0);
+      expect(JSON.parse(status.stdout).warnings.map((w: { message: string }) => w.message)).toContainEqual(expect.stringMatching(/^the store's event log does not read \(.*\): runs work, but no event is recorded/));
+    } finally {
+      fs.rmSync(log);
+      fs.renameSync(`${log}.saved`, log);
+    }
+  });
 });
 
 describe("override warnings", () => {
