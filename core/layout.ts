@@ -7,6 +7,7 @@ export const CREDENTIALS_FILE = ".credentials.json";
 export const CLAUDE_JSON_FILE = ".claude.json";
 export const LONG_LIVED_TOKEN_FILE = "oauth-token";
 export const CAPTURE_META_FILE = "claudeauth.json";
+export const SETTINGS_FILE = "settings.json";
 /** At the store root: digests of refresh tokens the endpoint rejected (never sent again). */
 export const REJECTED_FILE = "rejected";
 
@@ -18,7 +19,7 @@ export const REJECTED_FILE = "rejected";
 export const MAX_AUTH_FILE_BYTES = 16 * 1024 * 1024;
 
 /** User configuration worth carrying to production, besides the auth files themselves. */
-export const USER_CONFIG_ENTRIES = ["settings.json", "CLAUDE.md", "agents", "commands"] as const;
+export const USER_CONFIG_ENTRIES = [SETTINGS_FILE, "CLAUDE.md", "agents", "commands"] as const;
 
 /**
  * Per-machine state that is never captured: history grows without bound, the rest belongs

@@ -34,10 +34,13 @@ export class LockLostError extends UserError {}
 
 const OWNER_PREFIX = "owner.";
 let defaultStaleMs = 30_000;
+/** Told of each stale lock this process broke (the entrypoint records it in the store's event log). */
+let onBreak: (lockDir: string, holder: string) => void = () => {};
 
 /** Process-wide stale time (the entrypoint's --lock-stale); every party sharing a store should agree on it. */
-export function configureLocks(options: { staleMs: number }): void {
+export function configureLocks(options: { staleMs: number; onBreak?: (lockDir: string, holder: string) => void }): void {
   defaultStaleMs = options.staleMs;
+  if (options.onBreak) onBreak = options.onBreak;
 }
 
 export async function acquireLock(lockDir: string, options: LockOptions = {}): Promise<Lock> {
@@ -224,9 +227,10 @@ function isAlive(pid: number): boolean {
 function breakStale(lockDir: string, holder: Holder): void {
   if (holder.ownerFile) {
     try {
-      fs.rmSync(holder.ownerFile, { force: true });
+      fs.unlinkSync(holder.ownerFile);
+      onBreak(lockDir, path.basename(holder.ownerFile));
     } catch {
-      // Not ours to remove (another user's lock dir): keep waiting; the timeout says whose it is.
+      // Gone already, or not ours to remove (another user's lock dir): keep waiting; the timeout says whose it is.
     }
     return;
   }

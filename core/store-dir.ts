@@ -4,6 +4,7 @@ import { CAPTURE_META_FILE, GENERATION_NAME, REJECTED_FILE, generationName } fro
 import { fsyncDirectory, lstatOrNull, makePrivateDir, replaceFileAtomically, writeNewFile, type Owner } from "./safe-fs";
 import { withLock, type Lock, type LockOptions } from "./lock";
 import { log } from "./output";
+import { appendEvent, parseEvents, readEventsText, type EventLog, type NewEvent } from "./events";
 import { UserError, errorMessage } from "./errors";
 import {
   InvalidCaptureError, isCorruption, problemOf, readCapture, readOptional, sha256,
@@ -113,6 +114,14 @@ export class DirStore implements Store {
 
   async remove(): Promise<void> {
     fs.rmSync(this.root, { recursive: true, force: true });
+  }
+
+  async appendEvent(event: NewEvent): Promise<void> {
+    appendEvent(this.root, event, this.owner);
+  }
+
+  async readEvents(): Promise<EventLog> {
+    return parseEvents(readEventsText(this.root));
   }
 
   /** The highest generation number present, readable or not. */

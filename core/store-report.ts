@@ -5,6 +5,8 @@ import { LONG_LIVED_TOKEN_SHAPE } from "./long-lived-token";
 import { UserError, errorMessage } from "./errors";
 import { InvalidCaptureError, readOptional, sha256, type Capture, type CaptureMeta, type Store } from "./store";
 import { DirStore, type FileEntry } from "./store-dir";
+import type { AuditEvent } from "./events";
+import { readSettings, settingsWarnings } from "./overrides";
 
 // What a store holds, as data a person or a monitor may see: never a token, only what
 // summarize() lets through, names, kinds and modes. One report for every backend, read
@@ -26,6 +28,8 @@ export type CaptureReport = {
   ignored: { file: string; problem: string }[];
   /** Newer captures that do not read: this one is a fallback. */
   skipped: { generation: number; problem: string }[];
+  /** What in its settings.json makes the CLI ignore the login (an apiKeyHelper, an API key in "env"), one line each. */
+  overrides: string[];
 };
 
 export type StoreReport = {
@@ -42,6 +46,11 @@ export type StoreReport = {
   /** Why no capture reads at all (the newest one's problem). */
   problem: string | null;
   current: CaptureReport | null;
+  /** The store's audit trail, oldest first (Store.readEvents), and how many lines were not events. */
+  events: AuditEvent[];
+  eventsSkipped: number;
+  /** Why the log does not read (a planted symlink, a special file): runs still work, so only a warning. */
+  eventsProblem: string | null;
 };
 
 /** Entries at the top of a ~/.claude directory that a store never has. */
@@ -49,7 +58,7 @@ const CLAUDE_DIR_MARKS = [CREDENTIALS_FILE, "settings.json", "projects"];
 
 /** The report of a store that does not exist. */
 export function emptyReport(location: string): StoreReport {
-  return { schema: 1, location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null };
+  return { schema: 1, location, exists: false, files: [], unreadable: [], claudeLayout: null, generations: [], rescue: false, problem: null, current: null, events: [], eventsSkipped: 0, eventsProblem: null };
 }
 
 export async function reportStore(store: Store): Promise<StoreReport> {
@@ -64,13 +73,19 @@ export async function reportStore(store: Store): Promise<StoreReport> {
     }
     if (!listing.exists || report.unreadable.length > 0) return report;
   }
+  try {
+    const log = await store.readEvents();
+    [report.events, report.eventsSkipped] = [log.events, log.skipped];
+  } catch (error) {
+    report.eventsProblem = errorMessage(error);
+  }
   report.generations = await store.generations();
   report.rescue = await store.hasRescue();
   report.exists ||= report.generations.length > 0 || report.rescue;
   try {
     const capture = await store.readCurrent();
     if (!capture) return report;
-    report.current = captureReport(capture, (refreshToken) => store instanceof DirStore && store.wasRejected(refreshToken));
+    report.current = captureReport(capture, (refreshToken) => store instanceof DirStore && store.wasRejected(refreshToken), readSettings(capture.dir));
   } catch (error) {
     if (error instanceof InvalidCaptureError) report.problem = error.problem;
     else if (error instanceof UserError) report.unreadable.push({ path: ".", problem: error.message });
@@ -80,8 +95,8 @@ export async function reportStore(store: Store): Promise<StoreReport> {
 }
 
 /** What a capture holds, never a token. */
-/** wasRejected: whether the endpoint already refused a refresh token (a store that cannot tell says false). */
-export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refreshToken: string) => boolean = () => false): CaptureReport {
+/** wasRejected: whether the endpoint already refused a refresh token (a store that cannot tell says false); settings: the text of its settings.json. */
+export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refreshToken: string) => boolean = () => false, settings: string | null = null): CaptureReport {
   const oauth = capture.credentials?.claudeAiOauth as Record<string, unknown> | undefined;
   const account = capture.claudeJson?.oauthAccount;
   return {
@@ -99,6 +114,7 @@ export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refre
     login: capture.credentials || capture.longLivedToken ? sha256(JSON.stringify(capture.credentials ?? capture.longLivedToken)).slice(0, 16) : null,
     ignored: capture.ignored,
     skipped: capture.skipped,
+    overrides: settingsWarnings(settings),
   };
 }
 

@@ -6,6 +6,7 @@ import { parseClaudeJson, parseCredentials, type ClaudeJson, type CredentialsFil
 import { lstatOrNull, readRegularFile, UnsafeFileError, type Owner } from "./safe-fs";
 import { copyEntry, DEFAULT_LIMITS } from "./safe-copy";
 import type { LockOptions } from "./lock";
+import type { EventLog, NewEvent } from "./events";
 import { registerSecret } from "./redact";
 import { UserError, errorMessage } from "./errors";
 
@@ -94,6 +95,10 @@ export interface Store {
   withLock<T>(fn: (locked: LockedStore) => Promise<T>, options?: LockOptions): Promise<T>;
   /** Deletes the store and everything in it (profile rm). */
   remove(): Promise<void>;
+  /** Adds one event to the store's audit trail (core/events.ts: bounded, redacted); callers use recordEvent, which never throws. */
+  appendEvent(event: NewEvent): Promise<void>;
+  /** The audit trail, oldest first (empty for a backend that keeps none). */
+  readEvents(): Promise<EventLog>;
 }
 
 export class InvalidCaptureError extends UserError {

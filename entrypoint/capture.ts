@@ -7,6 +7,7 @@ import { copyEntry } from "../core/safe-copy";
 import { commit, ConflictError, copyCaptureInto, readCurrentIfValid, type Capture, type Store } from "../core/store";
 import { log } from "../core/output";
 import { registerSecret } from "../core/redact";
+import { recordEvent } from "./audit";
 
 // Copies the CLI's auth state out of a home directory into the store: credentials,
 // .claude.json and the user config allow-list. Checked before anything is committed, so
@@ -99,6 +100,7 @@ export class HomeCapturer {
       return { status: "superseded", generation };
     }
     const moved = capture.generation !== this.base;
+    if (moved) await recordEvent(this.store, { kind: "setup", outcome: login ? "login" : "settings", generation: capture.generation, detail: reason });
     this.base = capture.generation;
     this.lastDigest = read.digest;
     if (login) [this.known, this.loginGeneration] = [read.oauth, capture.generation];

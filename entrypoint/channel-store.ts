@@ -5,6 +5,7 @@ import { DEFAULT_STORE_IN_CONTAINER, generationName } from "../core/layout";
 import { ConflictError, type Capture, type Draft, type LockedStore, type Store } from "../core/store";
 import { DirStore } from "../core/store-dir";
 import type { LockOptions } from "../core/lock";
+import type { EventLog } from "../core/events";
 import { UserError } from "../core/errors";
 import { log } from "../core/output";
 import { PluginChannel } from "./channel";
@@ -93,6 +94,15 @@ export class ChannelStore implements Store {
     const answer = await (await this.connect()).erase();
     if (answer.type !== "erased") throw new UserError(`cannot remove the store ${this.location}: ${answer.type === "failed" ? answer.message : answer.type}`);
     await this.mirror.remove();
+  }
+
+  // No event log: a helper entry holds one capture (core/capture-bundle.ts), and the mirror
+  // is gone with the container. Events would have to travel over the channel to the plugin
+  // and into the entry; until then, `docker claudeauth events` shows none for a helper store.
+  async appendEvent(): Promise<void> {}
+
+  async readEvents(): Promise<EventLog> {
+    return { events: [], skipped: 0 };
   }
 
   /** Connects once (before the workload starts: the plugin accepts one connection only) and fills the mirror. */

@@ -6,7 +6,8 @@
 // executable has no dynamic import()): loading them costs ~10 ms, and most runs start with a
 // fresh token and send nothing.
 
-export type JsonResponse = { status: number; body: unknown };
+/** `retryAfter`: the Retry-After header as sent (seconds or an HTTP date), for 429 and 5xx answers. */
+export type JsonResponse = { status: number; body: unknown; retryAfter: string | null };
 const TIMEOUT_MS = 20_000;
 
 export function postJson(url: string, payload: unknown, env: NodeJS.ProcessEnv = process.env): Promise<JsonResponse> {
@@ -43,7 +44,8 @@ async function requestJson(method: string, url: string, headers: Record<string, 
           } catch {
             // Not JSON: keep the text for the status line.
           }
-          resolve({ status: response.statusCode ?? 0, body: parsed });
+          const retryAfter = response.headers["retry-after"];
+          resolve({ status: response.statusCode ?? 0, body: parsed, retryAfter: typeof retryAfter === "string" ? retryAfter : null });
         });
       },
     );

@@ -2,6 +2,7 @@ import { importLogin, logout, parseImportRequest, validateLogin } from "../core/
 import { UserError } from "../core/errors";
 import { log, print } from "../core/output";
 import { openStore } from "./open-store";
+import { recordEvent } from "./audit";
 import type { Options } from "./options";
 
 // import and logout modes, for stores only a container can reach (a Docker volume): the
@@ -14,12 +15,15 @@ export async function importMode(options: Options): Promise<number> {
   const { files, source, expectedGeneration } = parseImportRequest(await readStdin());
   const store = openStore(options.store, options.owner, options);
   const capture = await importLogin(store, validateLogin(files, "the login handed in"), source, expectedGeneration);
+  await recordEvent(store, { kind: "import", outcome: "login", generation: capture.generation, detail: "a login handed in (setup --from)" });
   print(JSON.stringify({ generation: capture.generation }));
   return 0;
 }
 
 export async function logoutMode(options: Options): Promise<number> {
-  const out = await logout(openStore(options.store, options.owner, options));
+  const store = openStore(options.store, options.owner, options);
+  const out = await logout(store);
+  if (out) await recordEvent(store, { kind: "logout", generation: out.generation, detail: "the login was removed; the settings are kept" });
   if (out) log.info(`logged out (capture ${out.generation} keeps the settings, no token)`);
   print(JSON.stringify({ loggedOut: out !== null, generation: out?.generation ?? null }));
   return 0;

@@ -12,6 +12,7 @@ import { openStore } from "./open-store";
 import { notLoggedIn } from "./run";
 import { reportStore } from "../core/store-report";
 import { importMode, logoutMode } from "./login";
+import { containerIdentity, recordEvent } from "./audit";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -44,7 +45,11 @@ async function main(argv: string[]): Promise<number> {
   configureOutput({ prefix: "claudeauth: " });
   try {
     const options = parseOptions(argv);
-    configureLocks({ staleMs: options.lockStaleMs });
+    configureLocks({
+      staleMs: options.lockStaleMs,
+      onBreak: (lockDir, holder) =>
+        void recordEvent(openStore(options.store, options.owner, options), { kind: "lock-break", ...containerIdentity(), detail: `took over ${lockDir}: its holder (${holder}) showed no sign of life for ${options.lockStaleMs / 1000}s` }),
+    });
     return await MODES[options.mode](options);
   } catch (error) {
     if (error instanceof UserError) {

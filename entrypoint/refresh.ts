@@ -6,7 +6,11 @@ import { writeNewFile } from "../core/safe-fs";
 import { copyCaptureInto, sha256, type Capture, type Draft, type LockedStore, type RescueReserve, type Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
-import { postJson } from "./http";
+import { formatDuration } from "../core/duration";
+import { nextWait, parseRetryAfter, REFRESH_BACKOFF, type BackoffPolicy } from "../core/backoff";
+import type { RefreshAnswer } from "../core/events";
+import { postJson, type JsonResponse } from "./http";
+import { containerIdentity, recordEvent } from "./audit";
 
 // Single-flight refresh: whoever finds the access token near expiry takes the store lock,
 // looks again (another run may have just refreshed), spends the refresh token once and
@@ -19,7 +23,21 @@ import { postJson } from "./http";
 
 export type TokenEndpoint = { tokenUrl: string; clientId: string; scope: string };
 
-export class RefreshRejectedError extends UserError {}
+/** The token endpoint did not issue tokens; `answer` is how it answered, for the event log. */
+export class TokenEndpointError extends UserError {
+  constructor(
+    message: string,
+    readonly answer: RefreshAnswer,
+  ) {
+    super(message);
+  }
+}
+/** The endpoint refused the refresh token itself (invalid_grant): it never works again. */
+export class RefreshRejectedError extends TokenEndpointError {
+  constructor(message: string) {
+    super(message, "invalid_grant");
+  }
+}
 
 const STILL_USABLE_MS = 60_000;
 
@@ -46,16 +64,20 @@ async function refreshLocked(store: Store, locked: LockedStore, current: Capture
   const oauth = current.credentials!.claudeAiOauth;
   // A rejected token stays rejected (a fallback capture's token may have been spent to make
   // the capture that no longer reads): say so instead of sending it on every run.
-  if (await locked.isRejected(oauth.refreshToken!)) throw rejected("earlier (it is not sent again)");
+  if (await locked.isRejected(oauth.refreshToken!)) {
+    await recordEvent(store, { kind: "refresh", outcome: "invalid_grant", ...containerIdentity(), detail: "rejected earlier: not sent again" });
+    throw rejected("earlier (it is not sent again)");
+  }
   const { draft, reserve } = await prepareRefresh(store, locked, current);
   let tokens: OauthTokens;
   try {
-    locked.assertHeld(); // never spend a token under a lock another process has taken over
-    tokens = await spendRefreshToken(oauth, endpoint);
+    // never spend a token under a lock another process has taken over (checked before each attempt)
+    tokens = await spendRefreshToken(oauth, endpoint, REFRESH_BACKOFF, () => locked.assertHeld());
   } catch (error) {
     draft.discard();
     reserve.release();
     if (error instanceof RefreshRejectedError) await rememberRejected(locked, oauth.refreshToken!);
+    if (error instanceof TokenEndpointError) await recordEvent(store, { kind: "refresh", outcome: error.answer, ...containerIdentity(), detail: error.message });
     throw error;
   }
   const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
@@ -63,6 +85,7 @@ async function refreshLocked(store: Store, locked: LockedStore, current: Capture
     writeNewFile(path.join(draft.dir, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
     const capture = await draft.commit();
     reserve.release();
+    await recordEvent(store, { kind: "refresh", outcome: "ok", ...containerIdentity(), generation: capture.generation });
     return capture;
   } catch (error) {
     draft.discard();
@@ -156,27 +179,58 @@ function rejected(how: string): RefreshRejectedError {
   return new RefreshRejectedError(`the token endpoint rejected the store's refresh token ${how}: log in again with "docker claudeauth setup"`);
 }
 
-export async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint): Promise<OauthTokens> {
-  const response = await postJson(endpoint.tokenUrl, {
-    grant_type: "refresh_token",
-    refresh_token: oauth.refreshToken,
-    client_id: endpoint.clientId,
-    scope: endpoint.scope,
-  }).catch((error: unknown) => {
-    throw new UserError(`cannot reach the token endpoint ${new URL(endpoint.tokenUrl).host} (${errorMessage(error)}): check the container's network, or set HTTPS_PROXY`);
-  });
-  const body = (typeof response.body === "object" && response.body ? response.body : {}) as Record<string, unknown>;
-  if (response.status === 400 || response.status === 401) throw rejected(`(${String(body.error ?? response.status)})`);
-  if (response.status !== 200 || typeof body.access_token !== "string" || typeof body.expires_in !== "number") {
-    throw new UserError(`token refresh failed: ${new URL(endpoint.tokenUrl).host} answered HTTP ${response.status}; try again later`);
+/**
+ * Spends a refresh token: one request, more only after a 429 or a 5xx, within `policy`
+ * (Retry-After honoured, each wait said in one line). Those answers issue nothing, and the
+ * token is the one the store holds either way (the next run would send it again), so a
+ * retry never sends a token that a success could have spent: the loop ends at the first
+ * answer that carries tokens or refuses the token. `beforeEach` runs before every attempt.
+ */
+export async function spendRefreshToken(oauth: OauthTokens, endpoint: TokenEndpoint, policy: BackoffPolicy = REFRESH_BACKOFF, beforeEach = () => {}): Promise<OauthTokens> {
+  const host = new URL(endpoint.tokenUrl).host;
+  let waited = 0;
+  for (let attempt = 1; ; attempt++) {
+    beforeEach();
+    const response = await postJson(endpoint.tokenUrl, {
+      grant_type: "refresh_token",
+      refresh_token: oauth.refreshToken,
+      client_id: endpoint.clientId,
+      scope: endpoint.scope,
+    }).catch((error: unknown) => {
+      throw new TokenEndpointError(`cannot reach the token endpoint ${host} (${errorMessage(error)}): check the container's network, or set HTTPS_PROXY`, "network");
+    });
+    const body = (typeof response.body === "object" && response.body ? response.body : {}) as Record<string, unknown>;
+    if (response.status === 400 || response.status === 401) throw rejected(`(${String(body.error ?? response.status)})`);
+    if (response.status === 200 && typeof body.access_token === "string" && typeof body.expires_in === "number") return issued(oauth, body);
+    if (!isRetryable(response.status)) throw new TokenEndpointError(`token refresh failed: ${host} answered HTTP ${response.status}; try again later`, "other");
+    const retryAfter = parseRetryAfter(response.retryAfter);
+    const wait = nextWait(policy, attempt, waited, retryAfter);
+    if (wait === null) throw busy(host, response, retryAfter, attempt);
+    log.info(`the token endpoint ${host} answered HTTP ${response.status}${retryAfter === null ? "" : ` (Retry-After ${response.retryAfter})`}: trying again in ${formatDuration(wait)} (attempt ${attempt + 1} of ${policy.attempts})`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    waited += wait;
   }
-  registerSecret(body.access_token);
+}
+
+function isRetryable(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+function busy(host: string, response: JsonResponse, retryAfterMs: number | null, attempts: number): TokenEndpointError {
+  const answer: RefreshAnswer = response.status === 429 ? "429" : "5xx";
+  const tried = attempts === 1 ? "" : ` after ${attempts} attempts`;
+  const after = retryAfterMs === null ? "try again later" : `it asks to wait ${formatDuration(retryAfterMs)}: try again after ${new Date(Date.now() + retryAfterMs).toISOString()}`;
+  return new TokenEndpointError(`token refresh failed${tried}: ${host} answered HTTP ${response.status}${answer === "429" ? " (rate limited)" : ""}; ${after} (the store keeps its refresh token)`, answer);
+}
+
+function issued(oauth: OauthTokens, body: Record<string, unknown>): OauthTokens {
+  registerSecret(body.access_token as string);
   if (typeof body.refresh_token === "string") registerSecret(body.refresh_token);
   return {
     ...oauth,
-    accessToken: body.access_token,
+    accessToken: body.access_token as string,
     refreshToken: typeof body.refresh_token === "string" ? body.refresh_token : oauth.refreshToken,
-    expiresAt: Date.now() + body.expires_in * 1000,
+    expiresAt: Date.now() + (body.expires_in as number) * 1000,
     scopes: typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : oauth.scopes,
   };
 }

@@ -17,6 +17,8 @@ import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
+import { containerIdentity, recordEvent } from "./audit";
+import { overrideWarnings, readSettings } from "../core/overrides";
 import type { Options } from "./options";
 
 // Run mode: working copy → (refresh if due) → drop privileges → workload. With OAuth
@@ -27,15 +29,17 @@ export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
   const store = openMountedStore(options);
-  if (store instanceof DirStore) refuseReachableStore(store.root, user);
-  if (store instanceof ChannelStore) refuseReachableStore(store.mirrorRoot, user);
-  if (store instanceof KubernetesStore) refuseReadableServiceAccountToken(user);
+  await refuseUnsafeStart(store, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
   const env = workloadEnvironment(user, workingCopy, capture);
+  for (const warning of overrideWarnings(env, readSettings(capture.dir))) log.warn(warning);
+  const identity = containerIdentity();
+  const exec = !capture.credentials || !options.supervise;
+  await recordEvent(store, { kind: "run-start", ...identity, generation: capture.generation, detail: `${options.command[0]} as uid ${user.uid}${exec ? " (exec: no end is recorded)" : ""}` });
 
-  if (!capture.credentials || !options.supervise) {
+  if (exec) {
     dropPrivileges(user);
     return execInto(options.command, env);
   }
@@ -55,7 +59,20 @@ export async function runMode(options: Options): Promise<number> {
     }
   }
   removeWorkingCopy(workingCopy, user);
+  await recordEvent(store, { kind: "run-end", ...identity, exitCode: outcome.code, generation: supervisor.current().generation });
   return outcome.code;
+}
+
+/** A store the workload could reach is an attack or a mistake: recorded, then refused. */
+async function refuseUnsafeStart(store: Store, user: RuntimeUser): Promise<void> {
+  try {
+    if (store instanceof DirStore) refuseReachableStore(store.root, user);
+    if (store instanceof ChannelStore) refuseReachableStore(store.mirrorRoot, user);
+    if (store instanceof KubernetesStore) refuseReadableServiceAccountToken(user);
+  } catch (error) {
+    await recordEvent(store, { kind: "refused", outcome: "store-reachable", ...containerIdentity(), detail: errorMessage(error) });
+    throw error;
+  }
 }
 
 function openMountedStore(options: Options): Store {
@@ -86,6 +103,9 @@ export function notLoggedIn(store: Store): UserError {
 function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {
   const env = userEnvironment(process.env, user, user.known ? user.home : workloadHome(workingCopy));
   env.CLAUDE_CONFIG_DIR = workingCopy.dir;
+  // The CLI keeps this variable out of what its Bash tool runs (2.1.197, tested). Not
+  // CLAUDE_CODE_SUBPROCESS_ENV_SCRUB=1: that CLI then refuses to start without bubblewrap,
+  // which cannot make namespaces under Docker's default seccomp profile.
   if (capture.longLivedToken) env.CLAUDE_CODE_OAUTH_TOKEN = capture.longLivedToken;
   return env;
 }

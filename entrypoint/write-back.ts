@@ -7,6 +7,7 @@ import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { registerSecret } from "../core/redact";
 import { getJson } from "./http";
+import { containerIdentity, recordEvent } from "./audit";
 import { RefreshRejectedError, spendRefreshToken, type TokenEndpoint } from "./refresh";
 import type { LoginPolicy } from "./options";
 import type { WorkingCopy } from "./working-copy";
@@ -24,10 +25,12 @@ type Account = { uuid: string; oauthAccount: Record<string, string>; plan: Parti
 export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, endpoint: AccountEndpoints, policy: LoginPolicy): Promise<boolean> {
   const offered = offeredRefreshToken(copy, base);
   if (!offered) return false;
-  if (policy === "none") {
-    log.warn("not written back: the workload logged in afresh; pass --allow-login to keep a login made inside a run");
+  const refuse = async (outcome: string, message: string) => {
+    log.warn(`not written back: ${message}`);
+    await recordEvent(store, { kind: "refused", outcome, ...containerIdentity(), detail: message });
     return false;
-  }
+  };
+  if (policy === "none") return refuse("planted-login", "the workload logged in afresh; pass --allow-login to keep a login made inside a run");
   let tokens: OauthTokens;
   let account: Account;
   try {
@@ -35,16 +38,14 @@ export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, 
     account = await accountOf(tokens.accessToken, endpoint.profileUrl);
   } catch (error) {
     const why = error instanceof RefreshRejectedError ? "the token endpoint rejected its refresh token" : errorMessage(error);
-    log.warn(`not written back: the run's new login could not be confirmed (${why})`);
-    return false;
+    return refuse("unconfirmed-login", `the run's new login could not be confirmed (${why})`);
   }
   return store.withLock(async (locked) => {
     const current = await locked.readCurrent();
     if (policy === "same-account" && !(await isAccountOf(current, account, endpoint.profileUrl))) {
-      log.warn("not written back: the run's new login is not the store's account; pass --allow-other-account to keep it anyway");
-      return false;
+      return refuse("other-account", "the run's new login is not the store's account; pass --allow-other-account to keep it anyway");
     }
-    await locked.commit((draft) => {
+    const kept = await locked.commit((draft) => {
       if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, CLAUDE_JSON_FILE]);
       const credentials = { ...current?.credentials, claudeAiOauth: { ...tokens, ...account.plan } };
       writeNewFile(path.join(draft, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
@@ -52,6 +53,7 @@ export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, 
       writeNewFile(path.join(draft, CLAUDE_JSON_FILE), serializeJson(claudeJson), store.owner);
     }, { source: "write-back", mode: "oauth" });
     log.info("wrote the run's new login back to the store");
+    await recordEvent(store, { kind: "write-back", outcome: "kept", ...containerIdentity(), generation: kept.generation, detail: `a login made in the run (${policy})` });
     return true;
   });
 }

@@ -18,7 +18,7 @@ cd "$scratch/repo"
 # name | file | perl substitution | test files (and vitest options) that must fail
 mutations=(
   "client-id|entrypoint/options.ts|s/DEFAULT_CLIENT_ID = \"9d1c250a-e61b-44d9-88ed-5944d1962f5e\"/DEFAULT_CLIENT_ID = \"00000000-0000-4000-8000-000000000000\"/|test/unit/token-refresh.test.ts -t single-flight"
-  "settings-dropped|core/layout.ts|s/\\[\"settings.json\", /[/|test/unit/entrypoint-faults.test.ts -t injection"
+  "settings-dropped|core/layout.ts|s/\\[SETTINGS_FILE, /[/|test/unit/entrypoint-faults.test.ts -t injection"
   "write-back-skipped|entrypoint/run.ts|s/await writeBack\\(/if (process.env.CLAUDEAUTH_NEVER) await writeBack(/|test/unit/token-refresh.test.ts -t write-back"
   "refresh-token-in-working-copy|entrypoint/working-copy.ts|s/serializeJson\\(withoutRefreshToken\\(credentials\\)\\)/serializeJson(credentials)/|test/unit/token-refresh.test.ts -t single-flight"
   "redaction-removed|core/output.ts|s/return printable\\(redact\\(\`\\\$\\{prefix\\}/return printable((\`\\\${prefix}/|test/unit/redaction-paths.test.ts"

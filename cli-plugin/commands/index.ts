@@ -1,6 +1,7 @@
 import type { CommandSpec, GroupSpec } from "../docker-cli/spec";
 import { buildCommand } from "./build";
 import { doctorCommand } from "./doctor";
+import { eventsCommand } from "./events";
 import { installCommand } from "./install";
 import { logoutCommand } from "./logout";
 import { profileLsCommand } from "./profile-ls";
@@ -16,6 +17,7 @@ import { versionCommand } from "./version";
 export const COMMANDS: CommandSpec[] = [
   buildCommand,
   doctorCommand,
+  eventsCommand,
   installCommand,
   logoutCommand,
   refreshCommand,

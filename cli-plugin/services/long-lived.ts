@@ -1,6 +1,7 @@
 import { DirStore } from "../../core/store-dir";
 import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../../core/long-lived-token";
 import { UserError } from "../../core/errors";
+import { recordEvent } from "../../core/events";
 import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { requireImage } from "../engine/images";
@@ -21,7 +22,10 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    return (await commitLongLivedToken(new DirStore(ref.path, owner), token, source)).generation;
+    const store = new DirStore(ref.path, owner);
+    const { generation } = await commitLongLivedToken(store, token, source);
+    await recordEvent(store, { by: "plugin", kind: source === "setup-token" ? "setup" : "import", outcome: "long-lived", generation, detail: `a long-lived token (${source})` });
+    return generation;
   }
   // A volume lives on the engine's machine, a helper's entry goes through the plugin's
   // channel: the entrypoint in the production image writes the capture; the token travels

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { UserError } from "../../core/errors";
 import { log } from "../../core/output";
@@ -60,6 +61,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
       : []),
     ...workloadUserFlags(user),
     ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
+    "-e", `CLAUDEAUTH_IMAGE=${image}`,
     ...env,
     ...volumes,
     ...start.flags,
@@ -74,11 +76,12 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
  * `docker run` flags every production container gets (run, test, refresh): attached and
  * removed on exit, no json-file log (it would only be a copy on the engine's disk), the
  * network asked for, the hardening, the store's flags (stores/container-store.ts) and the
- * working-copy tmpfs.
+ * working-copy tmpfs; its name and this host's, for the store's event log.
  */
 export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening, store: string[]): string[] {
   return [
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
+    "-e", `CLAUDEAUTH_CONTAINER=${name}`, "-e", `CLAUDEAUTH_HOST=${os.hostname()}`,
     ...(network ? ["--network", network] : []),
     ...hardeningFlags(hardening),
     ...store,

@@ -3,6 +3,8 @@ import { isKubernetesAddress } from "../../core/kubernetes/address";
 import { formatDuration, formatRelative } from "../../core/duration";
 import type { FileEntry } from "../../core/store-dir";
 import type { StoreReport } from "../../core/store-report";
+import { lastEvent, type AuditEvent } from "../../core/events";
+import { environmentWarnings } from "../../core/overrides";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
 
 // A store report (core/store-report.ts) turned into what a person (status, setup, doctor) or a monitor (--format json)
@@ -29,6 +31,9 @@ export type StoreStatus = {
   scopes: string[];
   subscription: string | null;
   account: { email: string | null; organization: string | null } | null;
+  /** From the store's event log: the newest refresh (with the endpoint's answer) and run start. */
+  lastRefresh: AuditEvent | null;
+  lastRun: AuditEvent | null;
   files: FileInfo[];
   findings: Finding[];
 };
@@ -59,7 +64,13 @@ function octal(mode: number, type: FileEntry["type"]): string {
   return type === "symlink" ? "link" : `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 }
 
-export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
+export function analyze(
+  ref: StoreRef,
+  report: StoreReport,
+  now = Date.now(),
+  hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+  env: NodeJS.ProcessEnv = process.env,
+): StoreStatus {
   const status: StoreStatus = {
     profile: ref.profile,
     store: {
@@ -76,6 +87,8 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
     scopes: [],
     subscription: null,
     account: null,
+    lastRefresh: lastEvent(report.events, "refresh"),
+    lastRun: lastEvent(report.events, "run-start"),
     files: report.files.map((e) => ({ path: e.path, type: e.type, mode: octal(e.mode, e.type), owner: `${e.uid}:${e.gid}` })),
     findings: [],
   };
@@ -107,6 +120,7 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
   }
 
   checkFiles(ref, report.files, hostUser, warn);
+  if (report.eventsProblem !== null) warn(`the store's event log does not read (${report.eventsProblem}): runs work, but no event is recorded; move it aside`);
   if (report.rescue) {
     warn("a refreshed token waits in rescue.json (its commit failed, e.g. on a full disk): the next run or refresh adopts it", suggest("refresh", ref));
   }
@@ -151,6 +165,8 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
   if (status.state !== "ok") return status;
 
   status.mode = current.meta?.mode === "long-lived" || (!current.credentials && current.longLivedToken) ? "long-lived" : "oauth";
+  // A run gets the host's variable with -e NAME; the captured settings reach every run.
+  for (const warning of [...environmentWarnings(env, "this shell's environment (a run gets it with -e)"), ...current.overrides]) warn(warning);
   const capturedAt = status.capture.capturedAt ? Date.parse(status.capture.capturedAt) : NaN;
   if (Number.isFinite(capturedAt) && capturedAt - now > CLOCK_TOLERANCE_MS) {
     warn(`the current capture is dated ${formatDuration(capturedAt - now)} in the future: the clock of the machine that made it, or this one, is wrong`, "sudo timedatectl set-ntp true");

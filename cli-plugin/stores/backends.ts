@@ -2,6 +2,7 @@ import { DirStore } from "../../core/store-dir";
 import { emptyReport, reportStore, type StoreReport } from "../../core/store-report";
 import { importLogin, importRequest, logout, type LoginFiles } from "../../core/store-login";
 import { errorMessage, UserError } from "../../core/errors";
+import { recordEvent } from "../../core/events";
 import { log } from "../../core/output";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
@@ -101,9 +102,17 @@ function dirBackend(ref: StoreRef & { kind: "dir" }): StoreBackend {
     report: () => reportStore(new DirStore(ref.path, undefined, { quiet: true })),
     importLogin: async (files, source, expectedGeneration) => {
       ensureStoreDir(ref);
-      return (await importLogin(new DirStore(ref.path, owner), files, source, expectedGeneration)).generation;
+      const store = new DirStore(ref.path, owner);
+      const { generation } = await importLogin(store, files, source, expectedGeneration);
+      await recordEvent(store, { by: "plugin", kind: "import", outcome: "login", generation, detail: "a login handed in (setup --from)" });
+      return generation;
     },
-    logout: async () => (await logout(new DirStore(ref.path, owner)))?.generation ?? null,
+    logout: async () => {
+      const store = new DirStore(ref.path, owner);
+      const out = await logout(store);
+      if (out) await recordEvent(store, { by: "plugin", kind: "logout", generation: out.generation, detail: "the login was removed; the settings are kept" });
+      return out?.generation ?? null;
+    },
     remove: () => new DirStore(ref.path).remove(),
   };
 }

@@ -47,6 +47,11 @@ export function renderStatus(status: StoreStatus, options: { files?: boolean } =
     const at = status.capture.capturedAt ? `, ${when(status.capture.capturedAt, now)}` : "";
     rows.push(["Last capture", `#${status.capture.generation}${status.capture.source ? ` by ${status.capture.source}` : ""}${at}`]);
   }
+  if (status.lastRefresh) rows.push(["Last refresh", `${status.lastRefresh.outcome ?? "?"}, ${when(status.lastRefresh.time, now)}`]);
+  if (status.lastRun) {
+    const run = status.lastRun;
+    rows.push(["Last run", `${run.container ?? "?"}${run.image ? ` (${run.image})` : ""}${run.host ? ` on ${run.host}` : ""}, ${when(run.time, now)}`]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
   if (options.files !== false && status.files.length) {
@@ -75,6 +80,8 @@ export function statusJson(status: StoreStatus): Record<string, unknown> {
     longLivedToken: status.longLivedToken,
     scopes: status.scopes,
     capture: status.capture,
+    lastRefresh: status.lastRefresh,
+    lastRun: status.lastRun,
     files: status.files,
     problems: status.findings.filter((f) => f.level === "fail"),
     warnings: status.findings.filter((f) => f.level === "warn"),

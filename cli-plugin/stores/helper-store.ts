@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { bundleText, encodeBundle, parseBundle, type CaptureBundle } from "../../core/capture-bundle";
-import { CAPTURE_META_FILE, CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
+import { CAPTURE_META_FILE, CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER, LONG_LIVED_TOKEN_FILE, SETTINGS_FILE } from "../../core/layout";
 import { withLock } from "../../core/lock";
 import { errorMessage, UserError } from "../../core/errors";
 import { log } from "../../core/output";
@@ -42,7 +42,7 @@ export async function readHelperReport(ref: HelperRef): Promise<StoreReport> {
   if (!bundle) return report;
   Object.assign(report, { exists: true, generations: [bundle.generation] });
   try {
-    report.current = captureReport(readCaptureFiles((name) => bundleText(bundle, name), bundle.generation, { lenient: true }));
+    report.current = captureReport(readCaptureFiles((name) => bundleText(bundle, name), bundle.generation, { lenient: true }), undefined, bundleText(bundle, SETTINGS_FILE));
   } catch (error) {
     if (!(error instanceof InvalidCaptureError)) throw error;
     report.problem = error.problem;

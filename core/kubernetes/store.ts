@@ -9,6 +9,7 @@ import {
   type Capture, type CaptureMeta, type CommitMeta, type Draft, type Fill, type LockedStore, type RescueReserve, type Store,
 } from "../store";
 import { UserError } from "../errors";
+import type { EventLog } from "../events";
 import { log } from "../output";
 import { KubeUnreachableError, type KubeApi } from "./api";
 import { formatKubernetesAddress, leaseRef } from "./address";
@@ -87,6 +88,14 @@ export class KubernetesStore implements Store {
   async readSecret(): Promise<{ generation: number; packed: Buffer | null } | null> {
     const secret = await this.readOurs();
     return secret ? { generation: generationOf(secret), packed: secret.data[CAPTURE_KEY] ?? null } : null;
+  }
+
+  // No event log yet: the Secret holds one capture, and a log there would grow every commit's
+  // compare-and-swap; `docker claudeauth events` shows none for a k8s:// store (README).
+  async appendEvent(): Promise<void> {}
+
+  async readEvents(): Promise<EventLog> {
+    return { events: [], skipped: 0 };
   }
 
   async hasRescue(): Promise<boolean> {

@@ -6,11 +6,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEvents, readEventsText } from "../../core/events";
 import { DirStore } from "../../core/store-dir";
 import { expectNoTokens } from "../support/tokens";
 import {
-  HOST_USER, RUNTIME_UID, STORE_IN_CONTAINER, TOKEN_HASHES, claudeJson, ensureImages, hashTree, hostUserDir, oauthCredentials,
-  removeContainers, runSession, sha256, writeLoginScript, type Session, type Via,
+  HOST_USER, RUNTIME_UID, STORE_IN_CONTAINER, TOKEN_HASHES, claudeJson, ensureImages, hostUserDir, oauthCredentials,
+  removeContainers, runSession, sha256, storeHash, writeLoginScript, type Session, type Via,
 } from "../support/images";
 
 const VIA: Via = "plugin";
@@ -111,7 +112,7 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
     const own = path.join(scratch, copy);
     fs.cpSync(store, own, { recursive: true, preserveTimestamps: true });
     copyOwnership(store, own);
-    const before = hashTree(own);
+    const before = storeHash(own);
     const result = await runSession("run", { store: own, ...extra, command: ["sh", "-c", probe] }, via);
     expectNoTokens(result);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -127,11 +128,12 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
     expect(out).toContain('refreshToken in copy: ""');
     expect(out).toContain("claude: logged in");
     expect(out).toContain(`ids=${ids} `);
-    expect(hashTree(own)).toEqual(before);
+    expect(storeHash(own)).toEqual(before);
   });
 
   it(`${CONCURRENT_RUNS} concurrent runs from one store: separate working copies, nothing shared, the store byte-identical`, async () => {
-    const before = hashTree(store);
+    const before = storeHash(store);
+    const events = parseEvents(readEventsText(store)).events.length;
     const barrier = path.join(scratch, "barrier");
     fs.mkdirSync(barrier, { mode: 0o777 });
     fs.chmodSync(barrier, 0o777);
@@ -163,8 +165,13 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
       dirs.add(/^config=(.*)$/m.exec(run.stdout)![1]!);
     });
     expect(dirs.size).toBe(CONCURRENT_RUNS);
-    // No token rotated (valid for hours): no refresh, no write-back, not a byte changed.
-    expect(hashTree(store)).toEqual(before);
+    // No token rotated (valid for hours): no refresh, no write-back, not a byte of a capture
+    // changed; the event log has each run's start and end.
+    expect(storeHash(store)).toEqual(before);
+    const logged = parseEvents(readEventsText(store)).events.slice(events);
+    const started = logged.filter((e) => e.kind === "run-start").map((e) => e.container);
+    expect(new Set(started).size).toBe(CONCURRENT_RUNS);
+    for (const container of started) expect(logged.filter((e) => e.kind === "run-end" && e.container === container && e.exitCode === 0)).toHaveLength(1);
     expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(credentials);
   });
 });

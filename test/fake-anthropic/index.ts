@@ -55,6 +55,14 @@ export interface FakeAnthropic {
    * (answered 503 unprocessed: it never reached the server). `arrived` resolves when it is held.
    */
   holdNextTokenRequest(): { arrived: Promise<void>; release(): void; discard(): void };
+  /**
+   * The next `count` token requests are turned away unprocessed (nothing spent), as a busy
+   * endpoint does: `status` (429 by default) with `Retry-After: retryAfter` when given
+   * (seconds, or an HTTP date).
+   */
+  throttleTokenRequests(count: number, options?: { status?: number; retryAfter?: string }): void;
+  /** From now on, a messages request that offers the Bash tool is answered with a tool_use running `command` (null: off). */
+  answerWithBash(command: string | null): void;
   /** Forget all tokens and zero the stats (certificates are kept). */
   reset(): void;
   close(): Promise<void>;
@@ -74,7 +82,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     account: { ...DEFAULT_ACCOUNT, ...options.account },
     familyAccounts: new Map(),
     revokedStatus: options.revokedStatus ?? 401,
+    bashCommand: null,
   };
+  let throttle = { count: 0, status: 429, retryAfter: undefined as string | undefined };
   let hold: { arrive(): void; released: Promise<boolean> } | null = null;
   const handle = async (req: FakeRequest) => {
     if (hold && req.path === OAUTH.path) {
@@ -82,6 +92,12 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       hold = null;
       held.arrive();
       if (!(await held.released)) return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"error":"temporarily_unavailable"}' };
+    }
+    if (throttle.count > 0 && req.path === OAUTH.path && req.host === OAUTH.host) {
+      throttle.count--;
+      const retryAfter: Record<string, string> = throttle.retryAfter === undefined ? {} : { 'retry-after': throttle.retryAfter };
+      const error = throttle.status === 429 ? 'rate_limit_error' : 'api_error';
+      return { status: throttle.status, headers: { 'content-type': 'application/json', ...retryAfter }, body: JSON.stringify({ type: 'error', error: { type: error, message: 'try again later' } }) };
     }
     return route(req, ctx);
   };
@@ -134,9 +150,17 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       hold = { arrive, released };
       return { arrived, release: () => settle(true), discard: () => settle(false) };
     },
+    throttleTokenRequests: (count, o) => {
+      throttle = { count, status: o?.status ?? 429, retryAfter: o?.retryAfter };
+    },
+    answerWithBash: (command) => {
+      ctx.bashCommand = command;
+    },
     reset: () => {
       tokens.reset();
       ctx.familyAccounts.clear();
+      ctx.bashCommand = null;
+      throttle.count = 0;
       Object.assign(ctx.stats, emptyStats()); // in place: callers may hold a reference to stats
     },
     close: async () => {

@@ -44,6 +44,8 @@ export interface Stats {
   familiesRevoked: number;
   messagesOk: number;
   messages401: number;
+  /** What the CLI's tools answered (tool_result texts), when the fake asked it to run one. */
+  toolResults: string[];
   /** Requests by path (query excluded), every host and method together. */
   byPath: Record<string, number>;
   /** Every request, in arrival order, the CONNECT-less plain proxy ones included. */
@@ -51,7 +53,7 @@ export interface Stats {
 }
 
 export function emptyStats(): Stats {
-  return { refreshOk: 0, invalidGrant: 0, tokenRequestsRefused: 0, familiesRevoked: 0, messagesOk: 0, messages401: 0, byPath: {}, requests: [] };
+  return { refreshOk: 0, invalidGrant: 0, tokenRequestsRefused: 0, familiesRevoked: 0, messagesOk: 0, messages401: 0, toolResults: [], byPath: {}, requests: [] };
 }
 
 export interface Account {
@@ -79,6 +81,8 @@ export interface RouteContext {
   familyAccounts: Map<string, Account>;
   /** The real API answers a revoked OAuth token with 403 "OAuth token has been revoked"; default 401. */
   revokedStatus: 401 | 403;
+  /** A shell command the model "asks" the CLI's Bash tool to run, in answer to a request that offers that tool. */
+  bashCommand: string | null;
 }
 
 function json(status: number, value: unknown, extra: Record<string, string> = {}): FakeReply {
@@ -175,17 +179,42 @@ function tokenEndpoint(req: FakeRequest, ctx: RouteContext): FakeReply {
   });
 }
 
-function messageReply(model: string) {
+type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
+function messageReply(model: string, content: Block[] = [{ type: 'text', text: 'ok' }]) {
   return {
     id: `msg_${randomBytes(12).toString('hex')}`,
     type: 'message',
     role: 'assistant',
     model,
-    content: [{ type: 'text', text: 'ok' }],
-    stop_reason: 'end_turn',
+    content,
+    stop_reason: content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     usage: { input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   };
+}
+
+/**
+ * With `bashCommand` set, a request that offers the Bash tool gets a tool_use for it (the
+ * model "runs" the command), and the next one, carrying the tool's result, gets "done"
+ * while the result is kept in stats.toolResults. Other requests (titles, quota probes) get "ok".
+ */
+function answerFor(body: Record<string, unknown>, ctx: RouteContext): Block[] {
+  const last = Array.isArray(body.messages) ? (body.messages.at(-1) as { content?: unknown } | undefined) : undefined;
+  const blocks = Array.isArray(last?.content) ? (last.content as Array<Record<string, unknown>>) : [];
+  const results = blocks.filter((b) => b.type === 'tool_result');
+  if (results.length > 0) {
+    for (const r of results) {
+      const content = r.content;
+      ctx.stats.toolResults.push(typeof content === 'string' ? content : Array.isArray(content) ? content.map((c: { text?: unknown }) => String(c.text ?? '')).join('') : '');
+    }
+    return [{ type: 'text', text: 'done' }];
+  }
+  const offersBash = Array.isArray(body.tools) && body.tools.some((t: { name?: unknown }) => t.name === 'Bash');
+  if (ctx.bashCommand && offersBash) {
+    return [{ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, name: 'Bash', input: { command: ctx.bashCommand, description: 'Run the command' } }];
+  }
+  return [{ type: 'text', text: 'ok' }];
 }
 
 function sse(events: Array<[string, unknown]>): string {
@@ -201,18 +230,23 @@ function messages(req: FakeRequest, ctx: RouteContext): FakeReply {
   const body = parseJsonBody(req) ?? {};
   const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
   ctx.stats.messagesOk++;
-  const msg = messageReply(model);
+  const msg = messageReply(model, answerFor(body, ctx));
   if (body.stream !== true) return json(200, msg);
-  const { content: _content, stop_reason: _stop, usage, ...start } = msg;
+  const { content, stop_reason, usage, ...start } = msg;
   return {
     status: 200,
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_${randomBytes(12).toString('hex')}` },
     body: sse([
       ['message_start', { type: 'message_start', message: { ...start, content: [], stop_reason: null, usage: { ...usage, output_tokens: 0 } } }],
-      ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
-      ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ok' } }],
-      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
-      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } }],
+      ...content.flatMap((block, index): Array<[string, unknown]> => [
+        ['content_block_start', { type: 'content_block_start', index, content_block: block.type === 'text' ? { type: 'text', text: '' } : { ...block, input: {} } }],
+        [
+          'content_block_delta',
+          { type: 'content_block_delta', index, delta: block.type === 'text' ? { type: 'text_delta', text: block.text } : { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } },
+        ],
+        ['content_block_stop', { type: 'content_block_stop', index }],
+      ]),
+      ['message_delta', { type: 'message_delta', delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: 1 } }],
       ['message_stop', { type: 'message_stop' }],
     ]),
   };

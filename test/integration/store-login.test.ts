@@ -57,6 +57,12 @@ describe.each([
     expect(after.problems[0].message).toMatch(/is logged out \(its settings are kept\)/);
     const again = await plugin(sandbox, ["logout", ...selection]);
     expect(again.stdout).toContain("is not logged in");
+    // The store's event log has both imports and the logout, written by whoever changed the
+    // store (the plugin for a host directory, the entrypoint for a volume), read through its report.
+    const by = selection.includes("--store-volume") ? "entrypoint" : "plugin";
+    const events = await plugin(sandbox, ["events", ...selection, "--format", "{{.By}} {{.Kind}} {{.Outcome}} {{.Generation}}"]);
+    expect(events.exitCode, events.output).toBe(0);
+    expect(events.stdout.trim().split("\n")).toEqual([`${by} import login 1`, `${by} import login 2`, `${by} logout  3`]);
 
     if (selection.includes("--store-volume")) {
       // profile rm finds the profile's volume by its label, without --volume.

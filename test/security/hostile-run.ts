@@ -11,7 +11,7 @@ import { serializeJson } from "../../core/credentials";
 import { commit } from "../../core/store";
 import { DirStore } from "../../core/store-dir";
 import { binary, BASE_PATH } from "../support/entrypoint";
-import { snapshotTree, tempRoot, writeScript, type Entry } from "../support/fixtures";
+import { snapshotTree, storeSnapshot, tempRoot, writeScript, type Entry } from "../support/fixtures";
 import { STORE_OWNER } from "../support/test-user";
 import type { FakeAnthropic } from "../fake-anthropic";
 
@@ -129,4 +129,5 @@ export function storeProblems(w: World): string[] {
   return problems;
 }
 
-export const storeTree = (w: World): Entry[] => snapshotTree(w.store);
+/** The store as a run must leave it: the event log, which every run appends to, left out. */
+export const storeTree = (w: World): Entry[] => storeSnapshot(w.store);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { serializeJson } from "../../core/credentials";
+import { parseEvents, readEventsText } from "../../core/events";
 import { DirStore } from "../../core/store-dir";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { binary, startEntrypoint, waitFor } from "../support/entrypoint";
@@ -104,6 +105,21 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
     expect(fake.stats.invalidGrant - stats.bad).toBe(0);
     expect(fake.stats.familiesRevoked - stats.revoked).toBe(0);
     expect(fs.existsSync(path.join(store, "rescue.json"))).toBe(false);
+  });
+
+  it("an entrypoint that takes over a stale lock says so in the store's event log", async () => {
+    const store = await storeNeedingRefresh();
+    const holder = startHolder(path.join(store, ".lock"), 1_000);
+    await holder.held;
+    holder.child.kill("SIGSTOP"); // alive but silent: only the stale time lets the lock go
+    const result = await execa(binary("claudeauth-entrypoint"), ["refresh", "--store", store, "--refresh-margin", "1h"], {
+      reject: false,
+      env: endpointEnv(fake.proxyUrl, { CLAUDEAUTH_LOCK_STALE: "1s" }),
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = parseEvents(readEventsText(store)).events;
+    expect(events.map((e) => [e.kind, e.outcome])).toEqual([["lock-break", undefined], ["refresh", "ok"]]);
+    expect(events[0]!.detail).toMatch(/^took over \S+\/\.lock: its holder \(owner\.[0-9a-f]+\.\w+\.\d+\) showed no sign of life for 1s$/);
   });
 
   it("a non-root host user (setup --token-stdin) waits for a root run's live lock instead of breaking it, and both commits land in order", async () => {

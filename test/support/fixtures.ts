@@ -9,6 +9,7 @@ import { type Capture, commit } from "../../core/store";
 import { DirStore } from "../../core/store-dir";
 import { STORE_OWNER, TEST_GID, TEST_UID } from "./test-user";
 import { trackSecret } from "./token-scan";
+import { EVENTS_FILE, EVENTS_PREVIOUS_FILE } from "../../core/events";
 
 // Building blocks for the tests: token-shaped credentials, homes owned by the test user,
 // stores seeded through the real core, scripted login commands, tree snapshots.
@@ -148,6 +149,11 @@ export function snapshotTree(root: string): Entry[] {
   };
   walk(root);
   return entries;
+}
+
+/** snapshotTree of a store without its event log, which every run appends to (core/events.ts). */
+export function storeSnapshot(root: string): Entry[] {
+  return snapshotTree(root).filter((entry) => entry.path !== EVENTS_FILE && entry.path !== EVENTS_PREVIOUS_FILE);
 }
 
 function kindOf(stat: fs.Stats): string {

@@ -471,6 +471,11 @@ function redactForReport(text: string): string {
   return text.replace(/sk-ant-[a-z]{2,5}\d{0,3}-[A-Za-z0-9_-]{8,}/g, "sk-ant-[REDACTED]");
 }
 
+/** hashTree of a store without its event log, which every run appends to (core/events.ts). */
+export function storeHash(root: string): string[] {
+  return hashTree(root).filter((line) => !/^events\.log(\.1)? /.test(line));
+}
+
 /** Every entry under a store: path, kind, mode, owner and a sha256 of each file's bytes. */
 export function hashTree(root: string): string[] {
   const lines: string[] = [];

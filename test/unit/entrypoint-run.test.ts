@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseEvents, readEventsText } from "../../core/events";
+import { findTokens } from "../support/token-scan";
 import { DirStore } from "../../core/store-dir";
 import { runEntrypoint, startEntrypoint, waitFor, type Result } from "../support/entrypoint";
 import {
@@ -8,7 +10,7 @@ import {
   credentialsText,
   currentCapture,
   seedStore,
-  snapshotTree,
+  storeSnapshot,
   tempRoot,
   writeLoginShell,
   writeScript,
@@ -279,13 +281,17 @@ describe.runIf(canRunEntrypointTests())("run mode: write-back", () => {
   // Adopting a login (--allow-login) needs the token endpoint: see test/security/run-write-back.test.ts.
   it("is off by default: a workload that logs in afresh leaves the store byte-identical, and a one-line warning says how to keep such a login", async () => {
     const w = await world({ ".claude.json": ACCOUNT, "CLAUDE.md": "# keep me\n" });
-    const before = snapshotTree(w.store);
+    const before = storeSnapshot(w.store);
     const fresh = credentialsText("relogin");
     const login = writeScript(w.bin, "relogin", `set -e\numask 077\n${writeLoginShell({ credentials: fresh, configDirLayout: true })}\n`);
     const result = checked(await runEntrypoint(runArgs(w, [login]), { env: w.env }));
     expect(result.status).toBe(0);
     expect(result.stderr).toBe("claudeauth: warn: not written back: the workload logged in afresh; pass --allow-login to keep a login made inside a run\n");
-    expect(snapshotTree(w.store)).toEqual(before);
+    expect(storeSnapshot(w.store)).toEqual(before);
+    // The store's event log has the run and the refusal, and not the planted token.
+    const log = readEventsText(w.store);
+    expect(parseEvents(log).events.map((e) => [e.kind, e.outcome])).toEqual([["run-start", undefined], ["refused", "planted-login"], ["run-end", undefined]]);
+    expect(findTokens(log)).toEqual([]);
   });
 
   it.each([
@@ -296,10 +302,11 @@ describe.runIf(canRunEntrypointTests())("run mode: write-back", () => {
     ["writes garbage", `echo '{"claudeAiOauth":' > "$CLAUDE_CONFIG_DIR/.credentials.json"`],
   ])("a workload that %s leaves the store byte-identical", async (_what, shell) => {
     const w = await world({ ".claude.json": ACCOUNT });
-    const before = snapshotTree(w.store);
+    const before = storeSnapshot(w.store);
     const result = checked(await runEntrypoint(runArgs(w, ["sh", "-c", shell]), { env: w.env }));
     expect(result.status).toBe(0);
     expect(result.stderr).not.toMatch(/wrote|written back/);
-    expect(snapshotTree(w.store)).toEqual(before);
+    expect(storeSnapshot(w.store)).toEqual(before);
+    expect(parseEvents(readEventsText(w.store)).events.map((e) => e.kind)).toEqual(["run-start", "run-end"]);
   });
 });
