@@ -173,7 +173,7 @@ start_etcd() {
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "claudeauth=http://127.0.0.1:$ETCD_PEER_PORT" \
-    >>"$STATE/etcd.log" 2>&1 </dev/null &
+    >>"$STATE/etcd.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/etcd.pid"
 }
 
@@ -189,7 +189,7 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc \
     --service-account-key-file "$STATE/sa.pub" --service-account-signing-key-file "$STATE/sa.key" \
     --service-cluster-ip-range 198.18.0.0/24 \
-    >>"$STATE/apiserver.log" 2>&1 </dev/null &
+    >>"$STATE/apiserver.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/apiserver.pid"
 }
 
