@@ -210,8 +210,9 @@ export function writeLoginShell(options: Pick<LoginScriptOptions, "credentials" 
     [`cat > ${target}.tmp.$$ <<'CLAUDEAUTH_TEST_EOF'`, text.replace(/\n$/, ""), "CLAUDEAUTH_TEST_EOF", `mv -f ${target}.tmp.$$ ${target}`].join("\n");
   return [
     `mkdir -p ${config}`,
-    options.credentials ? write(`${config.slice(0, -1)}/.credentials.json"`, options.credentials) : "",
+    // .claude.json first: a capture made the moment the credentials appear then always has it.
     options.claudeJson ? write(json, options.claudeJson) : "",
+    options.credentials ? write(`${config.slice(0, -1)}/.credentials.json"`, options.credentials) : "",
   ].join("\n");
 }
 
