@@ -28,7 +28,8 @@ export function endLeftovers(user: RuntimeUser): boolean {
  */
 export function removeWorkingCopy(copy: WorkingCopy, user: RuntimeUser): void {
   const [file, ...args] = commandAsUser(user, ["find", copy.dir, "-mindepth", "1", "-delete"]);
-  childProcess().spawnSync(file!, args, { stdio: ["ignore", "ignore", "inherit"], env: { PATH: "/usr/bin:/bin" } });
+  // cwd "/": find goes back to its starting directory, which the user may not be allowed into.
+  childProcess().spawnSync(file!, args, { cwd: "/", stdio: ["ignore", "ignore", "inherit"], env: { PATH: "/usr/bin:/bin" } });
   try {
     fs.rmdirSync(copy.dir);
     fs.rmdirSync(copy.parent);

@@ -81,8 +81,8 @@ describe("k8s:// store faults on a real API server (pods simulated by entrypoint
       await grantStore(own, namespace, NAME, "runner");
       const before = { ...world.fake.stats };
 
-      // Refresh due ~10 s in (half the token's life), while the API server is down.
-      const run = startPod(own, pod, ["run", "--user", TEST_USER, "--work-dir", pod.work, "--refresh-margin", "5s", "--", "sh", "-c", "echo workload-started; sleep 16; echo workload-done"], endpoint(namespace));
+      // The token has 25 s to live and renews 5 s before it expires: the workload outlives that, with the API server down.
+      const run = startPod(own, pod, ["run", "--user", TEST_USER, "--work-dir", pod.work, "--refresh-margin", "5s", "--", "sh", "-c", "echo workload-started; sleep 24; echo workload-done"], endpoint(namespace));
       await run.waitForOutput(/workload-started/, 30_000);
       stopCluster(1);
       const result = await run.result;
