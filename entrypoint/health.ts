@@ -1,10 +1,11 @@
 import fs from "node:fs";
-import { InvalidCaptureError, Store } from "../core/store";
+import { InvalidCaptureError, Store, type Capture } from "../core/store";
 import { summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
 import { errorMessage } from "../core/errors";
 import { print } from "../core/output";
 import type { Options } from "./options";
+import { swarmSecretFile, withSwarmSecretCapture } from "./swarm-secret";
 
 // HEALTHCHECK: one line, exit 0 (healthy) or 1. Reads the store only; no network.
 export function healthMode(options: Options): number {
@@ -14,10 +15,12 @@ export function healthMode(options: Options): number {
 }
 
 function checkHealth(options: Options): [boolean, string] {
-  if (!fs.existsSync(options.store)) return [false, `no store mounted at ${options.store}`];
-  let capture;
+  const secret = swarmSecretFile(options.store);
+  if (!secret && !fs.existsSync(options.store)) return [false, `no store mounted at ${options.store}`];
+  let capture: Capture | null;
   try {
-    capture = new Store(options.store).readCurrent();
+    // A Swarm secret is unpacked into a root-only directory that is gone when this returns.
+    capture = secret ? withSwarmSecretCapture(secret, options.workDir, (c) => c) : new Store(options.store).readCurrent();
   } catch (error) {
     return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }

@@ -8,6 +8,7 @@ import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
 import { openStore } from "./owner";
+import { refuseSwarmSecret, swarmSecretFile } from "./swarm-secret";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -32,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const options = parseOptions(argv);
     configureLocks({ staleMs: options.lockStaleMs });
+    const secret = options.mode === "setup" || options.mode === "refresh" ? swarmSecretFile(options.store) : null;
+    if (secret) refuseSwarmSecret(secret, options.mode);
     return await MODES[options.mode](options);
   } catch (error) {
     if (error instanceof UserError) {

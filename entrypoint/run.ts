@@ -13,6 +13,7 @@ import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
+import { openSwarmSecretForRun, swarmSecretFile } from "./swarm-secret";
 import type { Options } from "./options";
 
 // Run mode: working copy → (refresh if due) → drop privileges → workload. With OAuth
@@ -22,6 +23,8 @@ import type { Options } from "./options";
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
+  const secret = swarmSecretFile(options.store);
+  if (secret) return runFromSwarmSecret(secret, options, user);
   const store = openMountedStore(options);
   refuseReachableStore(store.root, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
@@ -50,6 +53,16 @@ export async function runMode(options: Options): Promise<number> {
   }
   removeWorkingCopy(workingCopy, user);
   return outcome.code;
+}
+
+/** A Docker Swarm secret is a read-only store: no refresh, no write-back, nothing to supervise. */
+function runFromSwarmSecret(file: string, options: Options, user: RuntimeUser): number {
+  const env = openSwarmSecretForRun(file, user, options.workDir, options.refreshMarginMs, (capture) => {
+    const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
+    return workloadEnvironment(user, workingCopy, capture);
+  });
+  dropPrivileges(user);
+  return execInto(options.command, env);
 }
 
 function openMountedStore(options: Options): Store {
