@@ -9,6 +9,7 @@ import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import type { RuntimeUser } from "./user";
 import { refuseReadableFile } from "./store-reach";
+import { checkWorkDir } from "./working-copy";
 
 // A Docker Swarm secret as a read-only store. Swarm secrets are immutable, so nothing here
 // refreshes or writes back: the run gets the secret's access token (or long-lived token) in
@@ -55,7 +56,9 @@ export function withSwarmSecretCapture<T>(file: string, workDir: string, use: (c
   const decoded = decodeSwarmSecret(text);
   if (!decoded.ok) throw new UserError(`the Swarm secret ${file} is not usable: ${decoded.problem}; make one with docker claudeauth swarm secret`);
   const secret = decoded.value;
-  // Root's own 0700 directory: the workload cannot see it while it exists, and it is gone before the workload starts.
+  // Root's own 0700 directory, in a work dir the workload cannot rearrange (a health check runs
+  // next to it): it cannot see it while it exists, and it is gone before a workload starts.
+  checkWorkDir(workDir);
   const dir = fs.mkdtempSync(path.join(workDir, "claudeauth-secret-"));
   try {
     fs.chmodSync(dir, 0o700);

@@ -81,8 +81,6 @@ if [[ $(swarm_state manager) != active ]]; then
   DOCKER_HOST=unix://$RUN/manager.sock docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 >/dev/null
 fi
 remove_swarm_networks manager
-copy_images manager
-echo "manager=unix://$RUN/manager.sock"
 
 if $worker; then
   start_dockerd worker
@@ -94,6 +92,12 @@ if $worker; then
       --listen-addr 127.0.0.2:2377 127.0.0.1:2377 >/dev/null
   fi
   remove_swarm_networks worker
-  copy_images worker
-  echo "worker=unix://$RUN/worker.sock"
 fi
+
+# Both nodes load at once: a copy takes most of this script's time.
+copy_images manager &
+copier=$!
+if $worker; then copy_images worker; fi
+wait "$copier"
+echo "manager=unix://$RUN/manager.sock"
+if $worker; then echo "worker=unix://$RUN/worker.sock"; fi

@@ -233,7 +233,7 @@ describe("Docker Swarm secret (second dockerd in swarm mode)", { timeout: 300_00
     }, { source: "test", mode: "oauth" });
     const pruned = await plugin(["swarm", "secret", ...store.flags, "--prune"]);
     oneLine(pruned);
-    expect(pruned.stderr).toMatch(new RegExp(`kept the Swarm secret ${PREFIX}-faults-1: the finished job ${PREFIX}-done still refers to it .* docker service rm ${PREFIX}-done`));
+    expect(pruned.stderr).toMatch(new RegExp(`kept the Swarm secret ${PREFIX}-faults-1: the finished job ${PREFIX}-done still refers to it .*docker service rm ${PREFIX}-done`));
     expect((await swarmDocker(["secret", "inspect", `${PREFIX}-faults-1`])).exitCode).toBe(0);
     expect((await swarmDocker(["service", "rm", `${PREFIX}-done`])).exitCode).toBe(0);
     let after: Result = pruned;
