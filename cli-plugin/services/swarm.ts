@@ -288,9 +288,9 @@ async function describeUsers(docker: Docker, users: ServiceUse[], current: strin
 /**
  * A task counts as running only once its first health check passed, and the image checks every
  * 5 minutes (cheap for `docker run`): services check sooner, or each start and each rotation
- * would wait 5 minutes per task.
+ * would wait 5 minutes per task; and a single slow check on a busy node must not kill a task.
  */
-const HEALTH_INTERVAL = "--health-interval 30s";
+const HEALTH = "--health-interval 30s --health-retries 3";
 
 /** The production image's defences, as far as services have them (no no-new-privileges in Swarm). */
 function serviceHardening(): string[] {
@@ -300,7 +300,7 @@ function serviceHardening(): string[] {
     const bytes = size ? Number(size[1]) * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[size[2] as "" | "k" | "m" | "g"] : null;
     return `--mount type=tmpfs,target=${target}${bytes ? `,tmpfs-size=${bytes}` : ""}`;
   });
-  return ["--cap-drop ALL", ...ENTRYPOINT_CAPABILITIES.map((cap) => `--cap-add ${cap}`), "--read-only", `--limit-pids ${PIDS_LIMIT}`, ...tmpfs, HEALTH_INTERVAL];
+  return ["--cap-drop ALL", ...ENTRYPOINT_CAPABILITIES.map((cap) => `--cap-add ${cap}`), "--read-only", `--limit-pids ${PIDS_LIMIT}`, ...tmpfs, HEALTH];
 }
 
 /** This command again, for the same store and name. */

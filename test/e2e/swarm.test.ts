@@ -90,7 +90,7 @@ function fakeEndpointFlags(): string[] {
 }
 
 /** Quick to stop; a service (not a job: jobs take no update settings) also quick to update. */
-const QUICK = ["--stop-grace-period", "1s", "--health-interval", "2s"];
+const QUICK = ["--stop-grace-period", "1s", "--health-interval", "3s", "--health-timeout", "60s"];
 const QUICK_UPDATES = [...QUICK, "--update-monitor", "1s", "--update-delay", "0s"];
 
 /** A one-shot job (no restarts); resolves with its final task state and its output. */
