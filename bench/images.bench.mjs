@@ -10,7 +10,8 @@
 //    image with `--entrypoint true`; and on the host, the entrypoint's start to exec against a
 //    bare Node 22 start. All five variants interleaved in one loop, so drift hits them alike;
 //    the three ratios with their goals. Also, inside the container, PID 1's start to the
-//    workload running (/proc/1/stat, /proc/uptime), against tini alone in front of the workload.
+//    workload running (/proc/1/stat, /proc/uptime), against tini alone in front of the workload;
+//    and the entrypoint's CPU time (exec mode), which load inflates far less than wall time.
 // 2. sizes: image sizes (docker image inspect), and what each layer adds (docker history).
 // 3. stop: capture inside `docker stop`'s grace period: a setup container whose scripted login has
 //    written credentials (and whose watcher already captured them) is stopped with
@@ -186,6 +187,24 @@ async function startToExec(store) {
   console.log("| variant | median | vs tini alone |");
   console.log("| --- | ---: | ---: |");
   for (const [name, xs] of Object.entries(ticks)) console.log(`| ${name} | ${ms(median(xs))} | ${signed(median(xs) - tiniOnly)} |`);
+
+  // CPU time, which a loaded machine inflates far less than wall time: in exec mode the workload
+  // reads its own utime+stime (/proc/$$/stat); execve keeps a process's times, so they include
+  // the entrypoint's (all its threads). Against the same read with no entrypoint before it.
+  const cpuRead = 'cut -d" " -f14,15 /proc/$$/stat';
+  const cpu = {
+    "claudeauth-entrypoint run, CLAUDEAUTH_SUPERVISE=0 (exec), then the read": ["run", "--rm", "--network", "none", "-e", "CLAUDEAUTH_SUPERVISE=0", ...mount, RUN_IMAGE, "sh", "-c", cpuRead],
+    "--entrypoint sh: the read alone": ["run", "--rm", "--network", "none", ...mount, "--entrypoint", "sh", RUN_IMAGE, "-c", cpuRead],
+  };
+  const cpuMs = Object.fromEntries(Object.keys(cpu).map((k) => [k, []]));
+  for (let i = 0; i < N; i++) {
+    for (const [name, args] of Object.entries(cpu)) cpuMs[name].push((await docker(args)).stdout.split(" ").reduce((sum, t) => sum + Number(t) * tick, 0));
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`\nInside the container: CPU time of the process (user + system, all threads; ${tick} ms ticks, mean of ${N}, interleaved)\n`);
+  console.log("| variant | mean |");
+  console.log("| --- | ---: |");
+  for (const [name, xs] of Object.entries(cpuMs)) console.log(`| ${name} | ${ms(mean(xs))} |`);
 }
 
 async function imageSizes() {

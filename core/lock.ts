@@ -40,9 +40,6 @@ export function configureLocks(options: { staleMs: number }): void {
   defaultStaleMs = options.staleMs;
 }
 
-/** Locks this process holds, by lock dir: Store.commitLocked checks its lock before making a capture current. */
-const held = new Map<string, Lock>();
-
 export async function acquireLock(lockDir: string, options: LockOptions = {}): Promise<Lock> {
   const { timeoutMs = 60_000, staleMs = defaultStaleMs, pollMs = 15 } = options;
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +61,7 @@ export async function acquireLock(lockDir: string, options: LockOptions = {}): P
 /**
  * Runs fn holding the lock, with a heartbeat so a slow holder (a refresh on a loaded
  * machine) never looks stale. A lost lock never throws from the timer: the holder finds
- * out at assertHeld() (Store.commitLocked calls it before it makes a capture current).
+ * out at assertHeld() (a store checks it before it makes a capture current or spends a token).
  */
 export async function withLock<T>(lockDir: string, fn: (lock: Lock) => T | Promise<T>, options?: LockOptions): Promise<T> {
   const lock = await acquireLock(lockDir, options);
@@ -76,13 +73,6 @@ export async function withLock<T>(lockDir: string, fn: (lock: Lock) => T | Promi
     clearInterval(heartbeat);
     lock.release();
   }
-}
-
-/** Throws LockLostError unless this process holds the lock at `lockDir`. */
-export function assertLockHeld(lockDir: string): void {
-  const lock = held.get(path.resolve(lockDir));
-  if (!lock) throw new LockLostError(`${lockDir} is not held by this process`);
-  lock.assertHeld();
 }
 
 function tryTake(lockDir: string, token: string): boolean {
@@ -118,13 +108,11 @@ function lockOwner(lockDir: string): { uid: number; gid: number } | null {
 
 function holding(lockDir: string, token: string): Lock {
   const ownerFile = path.join(lockDir, ownerName(token));
-  const key = path.resolve(lockDir);
   let state: "held" | "lost" | "released" = "held";
   let lastBeat = 0;
   const lock: Lock = {
     release() {
       if (state === "released") return;
-      held.delete(key);
       const mine = state === "held";
       state = "released";
       if (!mine) return;
@@ -143,7 +131,7 @@ function holding(lockDir: string, token: string): Lock {
         fs.lutimesSync(ownerFile, new Date(lastBeat), new Date(lastBeat));
         return true;
       } catch {
-        state = "lost"; // stays in `held` until released, so assertLockHeld says it was lost
+        state = "lost"; // assertHeld says so
         return false;
       }
     },
@@ -155,7 +143,6 @@ function holding(lockDir: string, token: string): Lock {
       );
     },
   };
-  held.set(key, lock);
   return lock;
 }
 

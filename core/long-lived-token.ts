@@ -25,13 +25,16 @@ export function validateLongLivedToken(raw: string): string {
 }
 
 export async function commitLongLivedToken(store: Store, token: string, source: string, claudeJson?: string): Promise<Capture> {
-  return store.commit(
-    (draft) => {
-      const current = readCurrentIfValid(store);
-      if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE, ...(claudeJson ? [CLAUDE_JSON_FILE] : [])]);
-      if (claudeJson && lstatOrNull(claudeJson)) copyEntry(claudeJson, path.join(draft, CLAUDE_JSON_FILE), { owner: store.owner });
-      writeNewFile(path.join(draft, LONG_LIVED_TOKEN_FILE), `${token}\n`, store.owner);
-    },
-    { source, mode: "long-lived" },
-  );
+  await store.ensure();
+  return store.withLock(async (locked) => {
+    const current = await readCurrentIfValid(locked);
+    return locked.commit(
+      (draft) => {
+        if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE, ...(claudeJson ? [CLAUDE_JSON_FILE] : [])]);
+        if (claudeJson && lstatOrNull(claudeJson)) copyEntry(claudeJson, path.join(draft, CLAUDE_JSON_FILE), { owner: store.owner });
+        writeNewFile(path.join(draft, LONG_LIVED_TOKEN_FILE), `${token}\n`, store.owner);
+      },
+      { source, mode: "long-lived" },
+    );
+  });
 }

@@ -1,5 +1,7 @@
 import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "./layout";
-import type { Parsed } from "./credentials";
+import path from "node:path";
+import { serializeJson, withoutRefreshToken, type Parsed } from "./credentials";
+import { readOptional, type Capture } from "./store";
 
 // A capture packed into one Docker Swarm secret: the plugin makes it from a store's current
 // capture, the entrypoint unpacks it (as root, into a root-only directory) and reads it as a
@@ -45,4 +47,21 @@ export function decodeSwarmSecret(text: string): Parsed<SwarmSecret> {
     if (typeof content !== "string") return bad(`its file ${name} is not text`);
   }
   return { ok: true, value: secret as SwarmSecret };
+}
+
+/** What a store hands over for a secret: its current capture's generation and auth files. */
+export type SwarmSecretFiles = Pick<SwarmSecret, "generation" | "files">;
+
+/**
+ * The capture's auth files for a secret. The refresh token stays out unless asked for: nothing
+ * in a swarm spends it, and a secret cannot be taken back from the nodes that received it.
+ */
+export function swarmSecretFiles(capture: Capture, includeRefreshToken: boolean): SwarmSecretFiles {
+  const files: SwarmSecret["files"] = {};
+  for (const name of SWARM_SECRET_FILES) {
+    const text = readOptional(path.join(capture.dir, name));
+    if (text !== null) files[name] = text;
+  }
+  if (capture.credentials?.claudeAiOauth.refreshToken && !includeRefreshToken) files[CREDENTIALS_FILE] = serializeJson(withoutRefreshToken(capture.credentials));
+  return { generation: capture.generation, files };
 }

@@ -4,7 +4,7 @@ import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, MAX_AUTH_FILE_BYTES, USER_CONFIG_EN
 import { parseClaudeJson, parseCredentials, type OauthTokens } from "../core/credentials";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { copyEntry } from "../core/safe-copy";
-import { ConflictError, copyCaptureInto, type Capture, type Store } from "../core/store";
+import { commit, ConflictError, copyCaptureInto, readCurrentIfValid, type Capture, type Store } from "../core/store";
 import { log } from "../core/output";
 import { registerSecret } from "../core/redact";
 
@@ -86,12 +86,12 @@ export class HomeCapturer {
     let capture: Capture;
     try {
       capture = login
-        ? await this.store.commit((draft) => this.fillLogin(draft, read, paths.configDir), { source: "setup", mode: "oauth" })
+        ? await commit(this.store, (draft) => this.fillLogin(draft, read, paths.configDir), { source: "setup", mode: "oauth" })
         : await this.commitSettings(read, paths.configDir);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       this.lastDigest = read.digest;
-      const generation = this.store.currentGeneration();
+      const generation = (await this.store.generations())[0] ?? null;
       if (!quiet) {
         const made = this.loginGeneration === null ? "no new login in this session" : `nothing new since this session's login (capture ${this.loginGeneration})`;
         log.info(`${made} (${reason}): the store moved on to capture ${generation} meanwhile and keeps that login; nothing more was captured`);
@@ -115,17 +115,17 @@ export class HomeCapturer {
   }
 
   /** The login the store knows is still its current one: keep its files, take the session's settings. */
-  private commitSettings(read: AuthFiles & { status: "ok" }, configDir: string): Promise<Capture> {
-    return this.store.commit(
-      (draft) => {
-        const current = this.store.readCurrent();
-        if (!current) throw new ConflictError("the store was emptied during the setup");
+  private async commitSettings(read: AuthFiles & { status: "ok" }, configDir: string): Promise<Capture> {
+    await this.store.ensure();
+    return this.store.withLock(async (locked) => {
+      // Compare-and-swap: the capture the session rests on must still be the one a reader gets.
+      const current = await readCurrentIfValid(locked);
+      if (!current || current.generation !== this.base) throw new ConflictError(`the store moved from capture ${this.base} to ${current?.generation ?? null}`);
+      return locked.commit((draft) => {
         copyCaptureInto(current, draft, this.store.owner, [CLAUDE_JSON_FILE, ...USER_CONFIG_ENTRIES]);
         this.fillSettings(draft, read, configDir);
-      },
-      { source: "setup", mode: "oauth" },
-      { expectedGeneration: this.base },
-    );
+      }, { source: "setup", mode: "oauth" });
+    });
   }
 
   private fillSettings(draft: string, read: AuthFiles & { status: "ok" }, configDir: string): void {

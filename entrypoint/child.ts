@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
 import { log } from "../core/output";
 import { resolveCommand } from "./exec";
@@ -32,12 +32,20 @@ export function startWorkload(command: string[], user: RuntimeUser, env: NodeJS.
     return { child: null, done: Promise.resolve({ code: error.exitCode, signal: null }) };
   }
   const [file, ...args] = argv;
-  const child = spawn(file!, args, { stdio: "inherit", env });
+  const child = childProcess().spawn(file!, args, { stdio: "inherit", env });
   const done = new Promise<ChildOutcome>((resolve) => {
     child.on("error", () => resolve({ code: 127, signal: null }));
     child.on("exit", (code, signal) => resolve({ code: signal ? exitCodeForSignal(signal) : (code ?? 1), signal }));
   });
   return { child, done };
+}
+
+/**
+ * node:child_process, loaded on first use: exec mode never starts a child, and the module is
+ * not one Node vouches for in a startup snapshot (scripts/build.mjs), so it stays out of it.
+ */
+export function childProcess(): typeof import("node:child_process") {
+  return process.getBuiltinModule("node:child_process");
 }
 
 /** Calls `onSignal` for each forwarded signal, after passing it on to the child if needed. */

@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
+import { childProcess } from "./child";
 import { commandAsUser } from "./privileges";
 import { endProcessesOf, ownsPidNamespace } from "./reap";
 import type { RuntimeUser } from "./user";
@@ -28,7 +28,7 @@ export function endLeftovers(user: RuntimeUser): boolean {
  */
 export function removeWorkingCopy(copy: WorkingCopy, user: RuntimeUser): void {
   const [file, ...args] = commandAsUser(user, ["find", copy.dir, "-mindepth", "1", "-delete"]);
-  spawnSync(file!, args, { stdio: ["ignore", "ignore", "inherit"], env: { PATH: "/usr/bin:/bin" } });
+  childProcess().spawnSync(file!, args, { stdio: ["ignore", "ignore", "inherit"], env: { PATH: "/usr/bin:/bin" } });
   try {
     fs.rmdirSync(copy.dir);
     fs.rmdirSync(copy.parent);

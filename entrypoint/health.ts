@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { InvalidCaptureError, Store, type Capture } from "../core/store";
+import { InvalidCaptureError, type Capture } from "../core/store";
+import { DirStore } from "../core/store-dir";
 import { summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
 import { errorMessage } from "../core/errors";
@@ -20,11 +21,12 @@ function checkHealth(options: Options): [boolean, string] {
   let capture: Capture | null;
   try {
     // A Swarm secret is unpacked into a root-only directory that is gone when this returns.
-    capture = secret ? withSwarmSecretCapture(secret, options.workDir, (c) => c) : new Store(options.store).readCurrent();
+    capture = secret ? withSwarmSecretCapture(secret, options.workDir, (c) => c) : new DirStore(options.store).readCurrentSync();
   } catch (error) {
     return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }
   if (!capture) return [false, "the store holds no capture: run docker claudeauth setup"];
+  if (capture.meta.mode === "logged-out") return [false, "logged out: run docker claudeauth setup"];
   // Runs fall back to an older capture, whose refresh token may be spent: not a healthy store.
   const newest = capture.skipped[0];
   if (newest) return [false, `the store's capture ${newest.generation} is invalid (${newest.problem}); runs fall back to capture ${capture.generation}: run docker claudeauth setup`];

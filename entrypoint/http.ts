@@ -1,10 +1,10 @@
-import http from "node:http";
-import https from "node:https";
-import tls from "node:tls";
-
 // JSON requests that honour HTTPS_PROXY / NO_PROXY the way the Claude CLI does, so the
 // entrypoint reaches the token endpoint wherever the CLI can. The CA bundle comes from
 // NODE_EXTRA_CA_CERTS, which Node reads at start.
+//
+// http, https and tls are loaded on the first request (process.getBuiltinModule: the single
+// executable has no dynamic import()): loading them costs ~10 ms, and most runs start with a
+// fresh token and send nothing.
 
 export type JsonResponse = { status: number; body: unknown };
 const TIMEOUT_MS = 20_000;
@@ -21,8 +21,10 @@ async function requestJson(method: string, url: string, headers: Record<string, 
   const target = new URL(url);
   const proxy = proxyFor(target, env);
   const socket = proxy ? await connectThrough(proxy, target) : undefined;
+  const client = target.protocol === "https:" ? process.getBuiltinModule("node:https") : process.getBuiltinModule("node:http");
+  const tls = process.getBuiltinModule("node:tls");
   return new Promise((resolve, reject) => {
-    const request = (target.protocol === "https:" ? https : http).request(
+    const request = client.request(
       target,
       {
         method,
@@ -60,6 +62,7 @@ function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | null {
 }
 
 function connectThrough(proxy: URL, target: URL): Promise<import("node:net").Socket> {
+  const http = process.getBuiltinModule("node:http");
   return new Promise((resolve, reject) => {
     const authority = `${target.hostname}:${target.port || 443}`;
     const request = http.request({ host: proxy.hostname, port: proxy.port || 80, method: "CONNECT", path: authority, timeout: TIMEOUT_MS });

@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import { configureOutput, log, print } from "../core/output";
 import { configureLocks } from "../core/lock";
 import { UserError, errorMessage } from "../core/errors";
@@ -7,8 +8,12 @@ import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
 import { ensureFresh } from "./refresh";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
+import { notLoggedIn } from "./run";
+import { reportStore } from "../core/store-report";
+import { importMode, logoutMode } from "./login";
 import { refuseSwarmSecret, swarmSecretFile } from "./swarm-secret";
+import { swarmSecretFiles } from "../core/swarm-secret";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -17,12 +22,36 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   run: runMode,
   health: healthMode,
   refresh: refreshMode,
+  inspect: inspectMode,
+  import: importMode,
+  logout: logoutMode,
+  "swarm-secret": swarmSecretMode,
 };
+
+/** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
+async function inspectMode(options: Options): Promise<number> {
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  return 0;
+}
+
+/**
+ * The current capture's auth files as one line of JSON on stdout, the one output that carries a
+ * token: the plugin hands it straight to docker secret create's stdin (the container runs with
+ * no network and no log driver), so it is never on a disk. Not through print, which redacts.
+ */
+async function swarmSecretMode(options: Options): Promise<number> {
+  const store = openStore(options.store, options.owner);
+  const capture = await store.readCurrent();
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
+  const line = JSON.stringify(swarmSecretFiles(capture, options.includeRefreshToken)) + "\n";
+  await new Promise<void>((resolve, reject) => process.stdout.write(line, (error) => (error ? reject(error) : resolve())));
+  return 0;
+}
 
 async function refreshMode(options: Options): Promise<number> {
   const store = openStore(options.store, options.owner);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
-  if (!capture) throw new UserError(`not logged in: the store at ${options.store} holds no capture; run "docker claudeauth setup" first`);
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
   print(expiresAt ? `access token valid, expires ${formatRelative(expiresAt - Date.now())} (capture ${capture.generation})` : "long-lived token: nothing to refresh");
   return 0;
@@ -33,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const options = parseOptions(argv);
     configureLocks({ staleMs: options.lockStaleMs });
-    const secret = options.mode === "setup" || options.mode === "refresh" ? swarmSecretFile(options.store) : null;
+    const secret = options.mode !== "run" && options.mode !== "health" ? swarmSecretFile(options.store) : null;
     if (secret) refuseSwarmSecret(secret, options.mode);
     return await MODES[options.mode](options);
   } catch (error) {
@@ -48,4 +77,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // As a single executable argv is [binary, binary, ...args]; under plain node, [node, script, ...args].
-main(process.argv.slice(2)).then((code) => process.exit(code));
+const start = () => void main(process.argv.slice(2)).then((code) => process.exit(code));
+
+// The x64 single executable starts from a V8 startup snapshot taken after this bundle's modules
+// were initialised (scripts/build.mjs): a container start skips that work. Module scope must
+// therefore hold nothing of the machine it runs on; everything of it is read in main.
+if (v8.startupSnapshot.isBuildingSnapshot()) v8.startupSnapshot.setDeserializeMainFunction(start);
+else start();

@@ -2,9 +2,8 @@ import path from "node:path";
 import { CREDENTIALS_FILE } from "../core/layout";
 import { parseCredentials, serializeJson, type CredentialsFile, type OauthTokens } from "../core/credentials";
 import { registerSecret } from "../core/redact";
-import { assertLockHeld, withLock } from "../core/lock";
 import { writeNewFile } from "../core/safe-fs";
-import { copyCaptureInto, sha256, type Capture, type Draft, type RescueReserve, type Store } from "../core/store";
+import { copyCaptureInto, sha256, type Capture, type Draft, type LockedStore, type RescueReserve, type Store } from "../core/store";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { postJson } from "./http";
@@ -30,73 +29,73 @@ export function needsRefresh(capture: Capture, marginMs: number, now = Date.now(
 }
 
 export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture | null> {
-  const before = store.readCurrent();
-  if (!before || (!needsRefresh(before, marginMs) && store.readRescue() === null)) return before;
-  return withLock(store.lockDir, async () => {
-    adoptRescue(store);
-    const current = store.readCurrent()!;
+  const before = await store.readCurrent();
+  if (!before || (!needsRefresh(before, marginMs) && !(await store.hasRescue()))) return before;
+  return store.withLock(async (locked) => {
+    await adoptRescue(store, locked);
+    const current = (await locked.readCurrent())!;
     // Someone refreshed while we waited for the lock: take their token unless it is nearly
     // gone too (tokens that live shorter than the margin would otherwise rotate on every run).
     const tookTheirs = current.generation !== before.generation && !needsRefresh(current, Math.min(marginMs, STILL_USABLE_MS));
     if (tookTheirs || !needsRefresh(current, marginMs)) return current;
-    return refreshLocked(store, current, endpoint);
+    return refreshLocked(store, locked, current, endpoint);
   });
 }
 
-async function refreshLocked(store: Store, current: Capture, endpoint: TokenEndpoint): Promise<Capture> {
+async function refreshLocked(store: Store, locked: LockedStore, current: Capture, endpoint: TokenEndpoint): Promise<Capture> {
   const oauth = current.credentials!.claudeAiOauth;
   // A rejected token stays rejected (a fallback capture's token may have been spent to make
   // the capture that no longer reads): say so instead of sending it on every run.
-  if (store.isRejected(oauth.refreshToken!)) throw rejected("earlier (it is not sent again)");
-  const { draft, reserve } = prepareRefresh(store, current);
+  if (await locked.isRejected(oauth.refreshToken!)) throw rejected("earlier (it is not sent again)");
+  const { draft, reserve } = await prepareRefresh(store, locked, current);
   let tokens: OauthTokens;
   try {
-    assertLockHeld(store.lockDir); // never spend a token under a lock another process has taken over
+    locked.assertHeld(); // never spend a token under a lock another process has taken over
     tokens = await spendRefreshToken(oauth, endpoint);
   } catch (error) {
     draft.discard();
     reserve.release();
-    if (error instanceof RefreshRejectedError) rememberRejected(store, oauth.refreshToken!);
+    if (error instanceof RefreshRejectedError) await rememberRejected(locked, oauth.refreshToken!);
     throw error;
   }
   const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
   try {
     writeNewFile(path.join(draft.dir, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
-    const capture = draft.commit();
+    const capture = await draft.commit();
     reserve.release();
     return capture;
   } catch (error) {
     draft.discard();
-    throw rescue(store, reserve, oauth.refreshToken!, credentials, error);
+    throw await rescue(store, reserve, oauth.refreshToken!, credentials, error);
   }
 }
 
 /** The draft (every file but the new credentials) and the rescue room: a full disk shows here, before any token is spent. */
-function prepareRefresh(store: Store, current: Capture): { draft: Draft; reserve: RescueReserve } {
+async function prepareRefresh(store: Store, locked: LockedStore, current: Capture): Promise<{ draft: Draft; reserve: RescueReserve }> {
   let draft: Draft | undefined;
   try {
-    draft = store.prepareLocked((dir) => copyCaptureInto(current, dir, store.owner, [CREDENTIALS_FILE]), { source: "refresh", mode: "oauth" });
-    return { draft, reserve: store.reserveRescue() };
+    draft = await locked.prepare((dir) => copyCaptureInto(current, dir, store.owner, [CREDENTIALS_FILE]), { source: "refresh", mode: "oauth" });
+    return { draft, reserve: await locked.reserveRescue() };
   } catch (error) {
     draft?.discard();
     const fix = diskFull(error) ? "free space on its disk and try again" : "check that it is mounted writable";
-    throw new UserError(`cannot refresh: the store at ${store.root} cannot take a new capture (${errorMessage(error)}); ${fix} (the refresh token was not spent)`);
+    throw new UserError(`cannot refresh: the store at ${store.location} cannot take a new capture (${errorMessage(error)}); ${fix} (the refresh token was not spent)`);
   }
 }
 
 type Rescue = { schema: 1; spentRefreshTokenSha256: string; rescuedAt: string; credentials: CredentialsFile };
 
 /** Keeps a rotated pair whose commit failed; returns the error to report. */
-function rescue(store: Store, reserve: RescueReserve, spent: string, credentials: CredentialsFile, cause: unknown): UserError {
+async function rescue(store: Store, reserve: RescueReserve, spent: string, credentials: CredentialsFile, cause: unknown): Promise<UserError> {
   const record: Rescue = { schema: 1, spentRefreshTokenSha256: sha256(spent), rescuedAt: new Date().toISOString(), credentials };
   try {
-    reserve.write(serializeJson(record));
+    await reserve.write(serializeJson(record));
   } catch (error) {
     reserve.release();
     return new UserError(`the refreshed token could not be stored (${errorMessage(cause)}) nor rescued (${errorMessage(error)}): log in again with "docker claudeauth setup"`);
   }
   return new UserError(
-    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueFile}, which the next run or refresh adopts${diskFull(cause) ? "; free space on the store's disk" : ""}`,
+    `could not commit the refreshed token (${errorMessage(cause)}): it is kept in ${store.rescueLocation}, which the next run or refresh adopts${diskFull(cause) ? "; free space on the store's disk" : ""}`,
   );
 }
 
@@ -109,8 +108,8 @@ function diskFull(error: unknown): boolean {
  * holds the token it was rotated from; a rescue the store has moved past is dropped. If it
  * cannot be committed yet, nothing is refreshed: that would send its spent token.
  */
-function adoptRescue(store: Store): void {
-  const text = store.readRescue();
+async function adoptRescue(store: Store, locked: LockedStore): Promise<void> {
+  const text = await locked.readRescue();
   if (text === null) return;
   let record: Rescue | null = null;
   try {
@@ -120,34 +119,34 @@ function adoptRescue(store: Store): void {
   }
   const parsed = record ? parseCredentials(serializeJson(record.credentials)) : null;
   if (!record || !parsed?.ok) {
-    log.warn(`ignored the store's rescue file ${store.rescueFile}: it is not a rescued login`);
-    store.removeRescue();
+    log.warn(`ignored the store's rescue file ${store.rescueLocation}: it is not a rescued login`);
+    await locked.removeRescue();
     return;
   }
   registerSecret(parsed.value.claudeAiOauth.accessToken);
   registerSecret(parsed.value.claudeAiOauth.refreshToken);
-  const current = store.readCurrent();
+  const current = await locked.readCurrent();
   const stored = current?.credentials?.claudeAiOauth.refreshToken;
   if (current && stored && sha256(stored) === record.spentRefreshTokenSha256) {
     try {
-      const adopted = store.commitLocked((dir) => {
+      const adopted = await locked.commit((dir) => {
         copyCaptureInto(current, dir, store.owner, [CREDENTIALS_FILE]);
         writeNewFile(path.join(dir, CREDENTIALS_FILE), serializeJson(parsed.value), store.owner);
       }, { source: "rescue", mode: "oauth" });
-      log.info(`adopted the refreshed token kept in ${store.rescueFile} (capture ${adopted.generation})`);
+      log.info(`adopted the refreshed token kept in ${store.rescueLocation} (capture ${adopted.generation})`);
     } catch (error) {
       const fix = diskFull(error) ? "free space on its disk" : "check that it is mounted writable";
-      throw new UserError(`the store at ${store.root} holds a refreshed token that is not committed yet (${errorMessage(error)}): ${fix}; no token is sent until it is committed`);
+      throw new UserError(`the store at ${store.location} holds a refreshed token that is not committed yet (${errorMessage(error)}): ${fix}; no token is sent until it is committed`);
     }
   } else if (stored !== parsed.value.claudeAiOauth.refreshToken) {
-    log.warn(`dropped the store's rescue file ${store.rescueFile}: the store holds a newer login`);
+    log.warn(`dropped the store's rescue file ${store.rescueLocation}: the store holds a newer login`);
   }
-  store.removeRescue();
+  await locked.removeRescue();
 }
 
-function rememberRejected(store: Store, refreshToken: string): void {
+async function rememberRejected(locked: LockedStore, refreshToken: string): Promise<void> {
   try {
-    store.markRejected(refreshToken);
+    await locked.markRejected(refreshToken);
   } catch (error) {
     log.warn(`could not note the rejected refresh token in the store (${errorMessage(error)})`);
   }

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import type { Capture, Store } from "../core/store";
+import { DirStore } from "../core/store-dir";
 import { UserError, errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { relaySignals, startWorkload } from "./child";
 import { execInto } from "./exec";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
 import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
@@ -26,7 +27,7 @@ export async function runMode(options: Options): Promise<number> {
   const secret = swarmSecretFile(options.store);
   if (secret) return runFromSwarmSecret(secret, options, user);
   const store = openMountedStore(options);
-  refuseReachableStore(store.root, user);
+  if (store instanceof DirStore) refuseReachableStore(store.root, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
@@ -66,15 +67,16 @@ function runFromSwarmSecret(file: string, options: Options, user: RuntimeUser): 
 }
 
 function openMountedStore(options: Options): Store {
-  if (!fs.existsSync(options.store)) {
+  const store = openStore(options.store, options.owner);
+  if (store instanceof DirStore && !fs.existsSync(store.root)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }
-  return openStore(options.store, options.owner);
+  return store;
 }
 
 async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture> {
-  const capture = store.readCurrent();
-  if (!capture) throw new UserError(`not logged in: the store at ${store.root} holds no capture; run "docker claudeauth setup" first`);
+  const capture = await store.readCurrent();
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   try {
     return (await ensureFresh(store, endpoint, marginMs)) ?? capture;
   } catch (error) {
@@ -83,6 +85,10 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
     log.warn(`could not refresh the access token (${errorMessage(error)}); using the one in the store`);
     return capture;
   }
+}
+
+export function notLoggedIn(store: Store): UserError {
+  return new UserError(`not logged in: the store at ${store.location} holds no login; run "docker claudeauth setup" first`);
 }
 
 function workloadEnvironment(user: RuntimeUser, workingCopy: WorkingCopy, capture: Capture): NodeJS.ProcessEnv {

@@ -10,7 +10,7 @@ import { UserError } from "../core/errors";
 import { HomeCapturer, type Seed } from "./capture";
 import { relaySignals, startWorkload } from "./child";
 import { captureTokenFromStdin } from "./long-lived";
-import { openStore } from "./owner";
+import { openStore } from "./open-store";
 import { ensureFresh, RefreshRejectedError } from "./refresh";
 import { userEnvironment } from "./privileges";
 import { claimTmpfsHome, resolveUser } from "./user";
@@ -21,7 +21,7 @@ import type { Options } from "./options";
 // change, and once more when it exits or a signal arrives, the auth state is captured.
 export async function setupMode(options: Options): Promise<number> {
   const store = openStore(options.store, options.owner);
-  store.ensure();
+  await store.ensure();
   if (options.tokenStdin) return captureTokenFromStdin(store);
 
   const user = resolveUser(options.user, options);

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { decodeSwarmSecret, SWARM_SECRET_MAX_BYTES, SWARM_SECRET_PATH } from "../core/swarm-secret";
-import { InvalidCaptureError, readCapture, Store, type Capture } from "../core/store";
+import { InvalidCaptureError, readCapture, type Capture } from "../core/store";
+import { DirStore } from "../core/store-dir";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { formatRelative } from "../core/duration";
 import { UserError, errorMessage } from "../core/errors";
@@ -26,11 +27,11 @@ const RUN_HINT = "on a manager: docker claudeauth refresh, then docker claudeaut
  */
 export function swarmSecretFile(store: string): string | null {
   if (lstatOrNull(store)?.isFile()) return store;
-  if (store === DEFAULT_STORE_IN_CONTAINER && !new Store(store).exists() && lstatOrNull(SWARM_SECRET_PATH)?.isFile()) return SWARM_SECRET_PATH;
+  if (store === DEFAULT_STORE_IN_CONTAINER && !new DirStore(store, undefined, { quiet: true }).exists() && lstatOrNull(SWARM_SECRET_PATH)?.isFile()) return SWARM_SECRET_PATH;
   return null;
 }
 
-/** The modes that only read a store; setup and refresh write one. */
+/** A secret serves only run and health; every other mode writes a store (or reports one on a manager). */
 export function refuseSwarmSecret(file: string, mode: string): never {
   throw new UserError(`cannot ${mode} with the Swarm secret ${file} as the store: a secret is read-only; ${mode} the store on a manager and rotate the secret (docker claudeauth swarm secret --rotate SERVICE)`);
 }

@@ -1,7 +1,6 @@
 import path from "node:path";
 import { CLAUDE_JSON_FILE, CREDENTIALS_FILE, MAX_AUTH_FILE_BYTES } from "../core/layout";
 import { parseCredentials, serializeJson, type OauthTokens } from "../core/credentials";
-import { withLock } from "../core/lock";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { copyCaptureInto, type Capture, type Store } from "../core/store";
 import { errorMessage } from "../core/errors";
@@ -39,13 +38,13 @@ export async function writeBack(store: Store, copy: WorkingCopy, base: Capture, 
     log.warn(`not written back: the run's new login could not be confirmed (${why})`);
     return false;
   }
-  return withLock(store.lockDir, async () => {
-    const current = store.readCurrent();
+  return store.withLock(async (locked) => {
+    const current = await locked.readCurrent();
     if (policy === "same-account" && !(await isAccountOf(current, account, endpoint.profileUrl))) {
       log.warn("not written back: the run's new login is not the store's account; pass --allow-other-account to keep it anyway");
       return false;
     }
-    store.commitLocked((draft) => {
+    await locked.commit((draft) => {
       if (current) copyCaptureInto(current, draft, store.owner, [CREDENTIALS_FILE, CLAUDE_JSON_FILE]);
       const credentials = { ...current?.credentials, claudeAiOauth: { ...tokens, ...account.plan } };
       writeNewFile(path.join(draft, CREDENTIALS_FILE), serializeJson(credentials), store.owner);

@@ -6,7 +6,7 @@
 //   dist/claudeauth-entrypoint, dist/docker-claudeauth                     linux-x64
 //   dist/claudeauth-entrypoint-linux-arm64, dist/docker-claudeauth-linux-arm64   linux-arm64
 // Where each Node comes from: scripts/node-binary.mjs.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -30,11 +30,14 @@ const node22 = nodeBinary("amd64");
 const version = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version;
 const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-// Docker's architecture names. The blob's code cache is V8 machine code for the machine that
-// makes it (x64 here), so the arm64 build goes without (it compiles at start instead).
+// Docker's architecture names. The blob's code cache and startup snapshot are V8 state of the
+// machine that makes them (x64 here), so the arm64 build goes without (it compiles at start).
+// The x64 entrypoint starts from a V8 startup snapshot taken after its modules initialised
+// (see entrypoint/main.ts): every container pays its start, so it gets what is cheapest to
+// start (measured in BENCHMARKS.md); the plugin keeps the code cache.
 const TARGETS = [
-  { arch: "amd64", suffix: "", strip: "strip", codeCache: true },
-  { arch: "arm64", suffix: "-linux-arm64", strip: "aarch64-linux-gnu-strip", codeCache: false },
+  { arch: "amd64", suffix: "", strip: "strip", codeCache: true, snapshot: true },
+  { arch: "arm64", suffix: "-linux-arm64", strip: "aarch64-linux-gnu-strip", codeCache: false, snapshot: false },
 ];
 
 fs.mkdirSync(work, { recursive: true });
@@ -72,19 +75,24 @@ function strippedNodeCopy(target) {
   return stripped.get(target.arch);
 }
 
-async function singleExecutable(name, target, main, assets = {}) {
+async function singleExecutable(name, target, main, { assets = {}, snapshot = false } = {}) {
   const blob = path.join(work, `${name}${target.suffix}.blob`);
   const config = path.join(work, `${name}${target.suffix}.sea.json`);
+  const useSnapshot = snapshot && target.snapshot;
   fs.writeFileSync(config, JSON.stringify({
     main,
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache: target.codeCache,
-    useSnapshot: false,
+    useCodeCache: target.codeCache && !useSnapshot, // Node ignores the code cache with a snapshot
+    useSnapshot,
     execArgvExtension: "none", // a user's NODE_OPTIONS must not reach our binaries
     assets,
   }));
-  execFileSync(node22, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+  // Node warns that SEA is experimental while it takes the snapshot; other output is news.
+  const made = spawnSync(node22, ["--experimental-sea-config", config], { encoding: "utf8" });
+  const news = made.stderr.split("\n").filter((line) => line && !/ExperimentalWarning: Single executable|--trace-warnings/.test(line));
+  if (made.status !== 0 || news.length) console.error(news.join("\n"));
+  if (made.status !== 0) throw new Error(`node --experimental-sea-config ${config} failed`);
   const out = path.join(dist, `${name}${target.suffix}`);
   fs.rmSync(out, { force: true });
   fs.copyFileSync(strippedNodeCopy(target), out);
@@ -101,7 +109,7 @@ const pluginMain = await bundle("cli-plugin/main.ts", "plugin");
 // images without a checkout: the Dockerfiles and the entrypoint for each architecture.
 const assets = {};
 for (const target of TARGETS) {
-  const entrypoint = await singleExecutable("claudeauth-entrypoint", target, entrypointMain);
+  const entrypoint = await singleExecutable("claudeauth-entrypoint", target, entrypointMain, { snapshot: true });
   const gz = path.join(work, `claudeauth-entrypoint-${target.arch}.gz`);
   fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(entrypoint), { level: 6 }));
   assets[path.basename(gz)] = gz;
@@ -109,15 +117,20 @@ for (const target of TARGETS) {
 for (const file of fs.readdirSync(path.join(root, "docker"))) {
   if (file.startsWith("Dockerfile")) assets[file] = path.join(root, "docker", file);
 }
-for (const target of TARGETS) await singleExecutable("docker-claudeauth", target, pluginMain, assets);
+for (const target of TARGETS) await singleExecutable("docker-claudeauth", target, pluginMain, { assets });
 
-// The npm package for hosts without a single executable (macOS, Windows): the same plugin
-// bundle run on the host's Node, with the files `build` reads beside it (assets.ts looks for
-// them next to the bundle's parent directory). `npm pack dist/npm` makes the tarball.
+// The npm package for hosts without a single executable of ours (macOS, Windows): the same
+// plugin bundle run on the host's Node, with the files `build` reads beside it (assets.ts looks
+// for them next to the bundle's parent directory). `npm pack dist/npm` makes the tarball.
 const npmDir = path.join(dist, "npm");
 fs.rmSync(npmDir, { recursive: true, force: true });
 fs.mkdirSync(path.join(npmDir, "lib"), { recursive: true });
 fs.writeFileSync(path.join(npmDir, "lib/docker-claudeauth.cjs"), `#!/usr/bin/env node\n${fs.readFileSync(pluginMain, "utf8")}`, { mode: 0o755 });
+// postject's API (one self-contained file, MIT, its licence beside it) travels in the package:
+// `install` on Windows makes docker-claudeauth.exe with it (cli-plugin/services/single-executable.ts),
+// offline, with no dependency to resolve.
+fs.mkdirSync(path.join(npmDir, "lib/postject"));
+for (const file of ["dist/api.js", "LICENSE"]) fs.copyFileSync(path.join(root, "node_modules/postject", file), path.join(npmDir, "lib/postject", path.basename(file)));
 for (const [name, file] of Object.entries(assets)) {
   const target = path.join(npmDir, name.endsWith(".gz") ? "dist/.sea" : "docker", name);
   fs.mkdirSync(path.dirname(target), { recursive: true });

@@ -2,6 +2,7 @@ import type { CommandSpec, GroupSpec } from "../docker-cli/spec";
 import { buildCommand } from "./build";
 import { doctorCommand } from "./doctor";
 import { installCommand } from "./install";
+import { logoutCommand } from "./logout";
 import { profileLsCommand } from "./profile-ls";
 import { profileRmCommand } from "./profile-rm";
 import { refreshCommand } from "./refresh";
@@ -17,6 +18,7 @@ export const COMMANDS: CommandSpec[] = [
   buildCommand,
   doctorCommand,
   installCommand,
+  logoutCommand,
   refreshCommand,
   runCommand,
   setupCommand,

@@ -38,9 +38,20 @@ function readAsset(name: string): Buffer {
       throw new UserError(`this docker-claudeauth binary carries no ${name}: rebuild it with "npm run build"`);
     }
   }
-  const candidates = name.endsWith(".gz") ? [path.join(checkoutRoot(), "dist/.sea", name)] : [path.join(checkoutRoot(), "docker", name)];
-  for (const file of candidates) if (fs.existsSync(file)) return fs.readFileSync(file);
-  throw new UserError(`${name} not found (looked in ${candidates.join(", ")}): run "npm run build" first`);
+  return fs.readFileSync(assetFile(name));
+}
+
+/** Where an asset is in the checkout (or the npm package, laid out the same way). */
+function assetFile(name: string): string {
+  const file = name.endsWith(".gz") ? path.join(checkoutRoot(), "dist/.sea", name) : path.join(checkoutRoot(), "docker", name);
+  if (!fs.existsSync(file)) throw new UserError(`${name} not found (looked in ${file}): run "npm run build" first`);
+  return file;
+}
+
+/** Every asset by name with its file, for a single executable made outside the build (install). */
+export function assetFiles(): Record<string, string> {
+  const names = [...Object.values(DOCKERFILES), ...ARCHITECTURES.map(entrypointAsset)];
+  return Object.fromEntries(names.map((name) => [name, assetFile(name)]));
 }
 
 export function dockerfile(kind: keyof typeof DOCKERFILES): Buffer {

@@ -10,7 +10,7 @@ import type { Docker } from "../engine/docker";
 import { imageExists, imageName } from "../engine/images";
 import { METADATA, VERSION } from "../docker-cli/metadata";
 import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
-import { readSnapshot } from "../stores/snapshot";
+import { readReport } from "../stores/backends";
 import { stateWord } from "../stores/format";
 
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in
@@ -75,6 +75,9 @@ function render(checks: Check[]): string {
   return lines.join("\n");
 }
 
+/** The plugin's file name: Docker on Windows looks for docker-NAME.exe only (cli-plugins/manager). */
+export const PLUGIN_FILE = process.platform === "win32" ? "docker-claudeauth.exe" : "docker-claudeauth";
+
 // Docker's plugin search order (cli-plugins/manager): config's cliPluginsExtraDirs, the
 // config dir's cli-plugins, then the system directories.
 export function pluginDirs(configDir: string | undefined): string[] {
@@ -86,6 +89,7 @@ export function pluginDirs(configDir: string | undefined): string[] {
   } catch {
     // no config.json: no extra dirs
   }
+  if (process.platform === "win32") return [...extra, path.join(config, "cli-plugins"), path.join(process.env.ProgramFiles ?? "C:\\Program Files", "Docker", "cli-plugins")];
   return [
     ...extra,
     path.join(config, "cli-plugins"),
@@ -106,7 +110,7 @@ function realpath(file: string): string {
 
 function pluginCheck(configDir: string | undefined): Check {
   const dirs = pluginDirs(configDir);
-  const found = dirs.map((dir) => path.join(dir, "docker-claudeauth")).find((file) => {
+  const found = dirs.map((dir) => path.join(dir, PLUGIN_FILE)).find((file) => {
     try {
       fs.accessSync(file, fs.constants.X_OK);
       return true;
@@ -245,7 +249,7 @@ function legacyHubCheck(ref: StoreRef): Check[] {
 async function storeChecks(ref: StoreRef, docker: Docker): Promise<Check[]> {
   let status;
   try {
-    status = analyze(await readSnapshot(ref, docker));
+    status = analyze(ref, await readReport(ref, docker));
   } catch (error) {
     return [{ name: "store", level: "fail", message: `cannot read ${describeStore(ref)}: ${(error as Error).message}`, fix: suggest("status", ref) }];
   }

@@ -1,5 +1,5 @@
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../../core/long-lived-token";
 import { UserError } from "../../core/errors";
 import { log } from "../../core/output";
@@ -21,7 +21,7 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    return (await commitLongLivedToken(new Store(ref.path, owner), token, source)).generation;
+    return (await commitLongLivedToken(new DirStore(ref.path, owner), token, source)).generation;
   }
   // A volume lives on the engine's machine: the entrypoint in the production image writes
   // the capture there; the token travels on stdin, never on a command line.

@@ -7,8 +7,8 @@ import { formatRelative } from "../../core/duration";
 import { analyze, quote } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { stateWord } from "../stores/format";
-import { hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName } from "../stores/profile";
-import { readHostSnapshot } from "../stores/snapshot";
+import { describeStore, hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName, type StoreRef } from "../stores/profile";
+import { openBackend, readReport, REVOKE_WHERE, storesOfProfile, type StoreBackend } from "../stores/backends";
 
 // profile ls / profile rm: the stores under the hub directory, and the Docker volumes the
 // plugin created (labelled with their profile).
@@ -18,12 +18,14 @@ export type ProfileListOptions = { json: boolean; quiet: boolean };
 type Row = { profile: string; store: string; kind: "dir" | "volume"; mode: string | null; status: string; healthy: boolean | null; expires: string | null };
 
 export async function listProfiles(options: ProfileListOptions, docker: Docker): Promise<number> {
-  const rows: Row[] = listHostProfiles().map((profile) => {
-    const ref = resolveStore({ profile });
-    const status = analyze(readHostSnapshot(ref as typeof ref & { kind: "dir" }));
-    const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
-    return { profile, store: ref.kind === "dir" ? ref.path : "", kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
-  });
+  const rows: Row[] = await Promise.all(
+    listHostProfiles().map(async (profile) => {
+      const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
+      const status = analyze(ref, await readReport(ref, docker));
+      const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
+      return { profile, store: ref.path, kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
+    }),
+  );
   const volumes = await docker.capture(["volume", "ls", "--filter", `label=${PROFILE_LABEL}`, "--format", `{{.Name}}\t{{.Label "${PROFILE_LABEL}"}}`]);
   if (volumes.code === 0) {
     for (const line of volumes.stdout.split("\n").filter(Boolean)) {
@@ -48,16 +50,28 @@ export type ProfileRemoveOptions = { profiles: string[]; volumes: string[]; forc
 
 export async function removeProfiles(options: ProfileRemoveOptions, docker: Docker): Promise<number> {
   if (options.profiles.length === 0 && options.volumes.length === 0) throw new UserError("name a profile to remove (or --volume NAME)", 125);
-  const targets = [
-    ...options.profiles.map((name) => {
-      const ref = resolveStore({ profile: validateProfileName(name) });
-      return { what: `profile ${name} (${ref.kind === "dir" ? ref.path : ""})`, profile: name, dir: ref.kind === "dir" ? ref.path : null, volume: null as string | null };
-    }),
-    ...options.volumes.map((volume) => ({ what: `volume ${validateVolumeName(volume)}`, profile: null as string | null, dir: null as string | null, volume })),
-  ];
+  type Target = { what: string; profile: string | null; dir: string | null; backend: StoreBackend };
+  const targets: Target[] = [];
+  const unsearched: string[] = [];
+  for (const name of options.profiles) {
+    const found = await storesOfProfile(validateProfileName(name), docker);
+    const stores = found.stores;
+    unsearched.push(...found.unsearched);
+    if (stores.length === 0) {
+      const ref = resolveStore({ profile: name });
+      throw new UserError(`no such profile: ${name} (${describeStore(ref)} does not exist${found.unsearched.length ? `; ${found.unsearched.join("; ")}` : " and no volume is labelled with it"})`);
+    }
+    for (const backend of stores) {
+      const dir = backend.ref.kind === "dir" ? backend.ref.path : null;
+      targets.push({ what: `profile ${name} (${describeStore(backend.ref)})`, profile: name, dir, backend });
+    }
+  }
+  for (const volume of options.volumes) {
+    const ref = { kind: "volume" as const, profile: "", volume: validateVolumeName(volume) };
+    targets.push({ what: `volume ${volume}`, profile: null, dir: null, backend: openBackend(ref, docker) });
+  }
   for (const target of targets) {
     if (target.dir) {
-      if (!fs.existsSync(target.dir)) throw new UserError(`no such profile: ${target.profile} (${target.dir} does not exist)`);
       if (!looksLikeStore(target.dir)) throw new UserError(`${target.dir} does not look like a claudeauth store (no captures/): not removing it; remove it yourself if you are sure`);
       refuseForeignEntries(target.dir);
     }
@@ -76,18 +90,16 @@ export async function removeProfiles(options: ProfileRemoveOptions, docker: Dock
     if (running && running.code === 0 && running.stdout.trim() && !options.force) {
       throw new UserError(`${target.what} is in use by running containers (${running.stdout.trim().split("\n").length}); stop them first or add --force`);
     }
-    if (target.dir) {
-      try {
-        fs.rmSync(target.dir, { recursive: true, force: true });
-      } catch (error) {
-        throw new UserError(`could not remove all of ${target.dir} (${errorMessage(error)}): remove the rest with: sudo rm -rf ${quote(target.dir)}`);
-      }
-      print(`removed ${target.what}`);
-    } else if (target.volume) {
-      await docker.output(["volume", "rm", target.volume], `docker volume rm ${target.volume}`);
-      print(`removed ${target.what}`);
+    try {
+      await target.backend.remove();
+    } catch (error) {
+      if (!target.dir || error instanceof UserError) throw error;
+      throw new UserError(`could not remove all of ${target.dir} (${errorMessage(error)}): remove the rest with: sudo rm -rf ${quote(target.dir)}`);
     }
+    print(`removed ${target.what}`);
   }
+  for (const note of unsearched) log.warn(note);
+  print(`The removed logins' tokens stay valid at Anthropic until they expire: to revoke them now, ${REVOKE_WHERE}.`);
   return 0;
 }
 

@@ -9,7 +9,7 @@ import { requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
-import { readHostSnapshot, readSnapshot } from "../stores/snapshot";
+import { readReport } from "../stores/backends";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
 // refresh token under the store lock (single-flight with any run in progress) and commits
@@ -39,7 +39,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
 
   let beforeGeneration: number | null = null;
   if (ref.kind === "dir") {
-    const before = analyze(readHostSnapshot(ref));
+    const before = analyze(ref, await readReport(ref, docker));
     if (before.mode === "long-lived") {
       print(`profile ${ref.profile} uses a long-lived token: nothing to refresh`);
       return 0;
@@ -79,7 +79,7 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
     throw new UserError(`refresh failed: ${last}${hint}`, outcome.code === 125 ? 125 : 1);
   }
   for (const line of errors) log.info(line);
-  const after = analyze(await readSnapshot(ref, docker));
+  const after = analyze(ref, await readReport(ref, docker));
   const generation = after.capture?.generation ?? null;
   if (after.accessToken && (ref.kind === "volume" || generation !== beforeGeneration)) {
     const verb = ref.kind === "dir" ? "refreshed" : "checked";

@@ -1,5 +1,4 @@
-import crypto from "node:crypto";
-import { CREDENTIALS_FILE, DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -8,7 +7,9 @@ import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
-import { generationDir, readSnapshot, readVolumeSnapshot, type Snapshot } from "../stores/snapshot";
+import { openBackend, readReport } from "../stores/backends";
+import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
+import type { StoreReport } from "../../core/store-report";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
 import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
@@ -24,6 +25,9 @@ export type SetupOptions = {
   network: string | undefined;
   longLived: boolean;
   tokenStdin: boolean;
+  /** An existing login to import (a ~/.claude dir, a copy of it, a credentials file, "-" for stdin), and whether to blank its refresh token after. */
+  from: string | undefined;
+  move: boolean;
   image: string | undefined;
   caCert: string | undefined;
   env: string[];
@@ -35,6 +39,8 @@ export type SetupOptions = {
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
+  if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
+  if (options.move) throw new UserError("--move goes with --from PATH: it blanks the source's refresh token after the import", 125);
 
   const io = stdio();
   const interactive = io.stdinTty && io.stdoutTty;
@@ -71,7 +77,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     ...command,
   ];
 
-  const before = await readSnapshot(ref, docker);
+  const before = await readReport(ref, docker);
   if (!options.longLived) log.info(`starting the login in ${image} (profile ${ref.profile}, store ${describeStore(ref)}); exit the CLI when you are logged in`);
   const relay = options.longLived ? new TokenScanningRelay((text) => process.stdout.write(text)) : null;
   const result = await docker.stream(args, relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name });
@@ -93,14 +99,14 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
     return 125;
   }
-  const after = await readSnapshot(ref, docker);
-  const status = analyze(after);
+  const after = await readReport(ref, docker);
+  const status = analyze(ref, after);
   // Captures are numbered: a higher number than before the session is a new capture, made by
   // this session or, meanwhile, by a refresh or a run.
-  const fresh = (after.generation ?? 0) > (before.generation ?? 0);
+  const fresh = (after.generations[0] ?? 0) > (before.generations[0] ?? 0);
   const bySetup = fresh && status.capture?.source === "setup";
   const sameLogin = bySetup ? loginFingerprint(before) !== null && loginFingerprint(before) === loginFingerprint(after) : !fresh && result.code === 0;
-  if (status.healthy && !options.longLived && before.generation !== null && sameLogin) {
+  if (status.healthy && !options.longLived && before.generations.length > 0 && sameLogin) {
     // The setup container starts from the last capture: the same login (an unchanged one is
     // not captured again). Nothing went wrong, but nothing new happened either.
     print(`No new login: profile ${ref.profile} keeps its earlier login (capture #${status.capture?.generation}).\n${renderStatus(status, { files: false })}`);
@@ -108,7 +114,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   if (fresh && !bySetup && !options.longLived) {
     // Its own capture, if any, is older than the store's newest: the entrypoint said above what it did.
-    print(`Profile ${ref.profile} changed during the setup: its newest capture (#${after.generation}) was made by ${status.capture?.source ?? "another writer"}.\n${renderStatus(status, { files: false })}`);
+    print(`Profile ${ref.profile} changed during the setup: its newest capture (#${after.generations[0]}) was made by ${status.capture?.source ?? "another writer"}.\n${renderStatus(status, { files: false })}`);
     return status.healthy ? 0 : 1;
   }
   if (fresh && status.healthy) {
@@ -122,11 +128,9 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   return reportIncomplete(status, ref, result.code);
 }
 
-/** A digest of the current capture's credentials (null: none), to tell a new login from the old one. */
-function loginFingerprint(snapshot: Snapshot): string | null {
-  if (snapshot.generation === null) return null;
-  const text = snapshot.contents.get(`${generationDir(snapshot.generation)}/${CREDENTIALS_FILE}`);
-  return text === undefined ? null : crypto.createHash("sha256").update(text).digest("hex");
+/** The current capture's login digest (null: none), to tell a new login from the old one. */
+function loginFingerprint(report: StoreReport): string | null {
+  return report.current?.login ?? null;
 }
 
 function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: number): number {
@@ -147,7 +151,31 @@ async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardenin
   await prepareStore(ref, docker);
   const generation = await importToken(ref, token, docker, "token-stdin", hardening);
   log.info(`stored the long-lived token in ${describeStore(ref)} (capture ${generation})`);
-  const status = analyze(await readSnapshot(ref, docker));
+  const status = analyze(ref, await readReport(ref, docker));
+  print(renderStatus(status, { files: false }));
+  return status.healthy ? 0 : 1;
+}
+
+/**
+ * Imports an existing login, by compare-and-swap against the capture seen first. The source
+ * and the store then hold one token family: whichever refreshes first spends the refresh
+ * token the other holds, so --move blanks the source's (after the commit, never before).
+ */
+async function setupFrom(ref: StoreRef, from: string, move: boolean, docker: Docker): Promise<number> {
+  const source = await readLoginSource(from, readStdin);
+  if (move && !source.credentialsFile) throw new UserError("--move needs a file to blank the refresh token in: stdin has none (log out of the source yourself)", 125);
+  await prepareStore(ref, docker);
+  const backend = openBackend(ref, docker);
+  const before = await backend.report();
+  const generation = await backend.importLogin(source.files, "import", before.current?.generation ?? null);
+  log.info(`imported the login from ${source.what} into ${describeStore(ref)} (capture ${generation})`);
+  if (move) {
+    blankSourceRefreshToken(source);
+    log.info(`blanked the refresh token in ${source.credentialsFile}: only the store can renew this login now`);
+  } else {
+    log.warn(`${source.what} and the store now share one token family: whichever refreshes first makes the other's refresh token useless; use --move to blank the source's, or log in afresh with "${suggest("setup", ref)}"`);
+  }
+  const status = analyze(ref, await backend.report());
   print(renderStatus(status, { files: false }));
   return status.healthy ? 0 : 1;
 }
@@ -177,7 +205,7 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
   }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
   if (inspect.code === 0) {
-    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(await readVolumeSnapshot(ref, docker));
+    if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(ref, await readReport(ref, docker));
     return;
   }
   if (!/no such volume/i.test(inspect.stderr)) throw docker.failure(`docker volume inspect ${ref.volume}`, inspect);
@@ -189,11 +217,11 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
  * A volume the plugin did not create (no profile label) becomes a store only if it is
  * empty or already one: the entrypoint would make its root 0700 and add captures/.
  */
-function refuseForeignVolume(snapshot: Snapshot): void {
-  const top = snapshot.entries.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
+function refuseForeignVolume(ref: StoreRef, report: StoreReport): void {
+  const top = report.files.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
   if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
   throw new UserError(
-    `refusing to use ${describeStore(snapshot.ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
     125,
   );
 }

@@ -3,8 +3,8 @@ import { print } from "../../core/output";
 import { analyze, type StoreStatus } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { renderStatus, statusJson } from "../stores/format";
-import { hubRoot, listHostProfiles, resolveStore, type StoreSelection } from "../stores/profile";
-import { readHostSnapshot, readSnapshot } from "../stores/snapshot";
+import { hubRoot, listHostProfiles, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { readReport } from "../stores/backends";
 import { UsageError } from "../docker-cli/spec";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
@@ -20,13 +20,15 @@ export async function status(options: StatusOptions, docker: Docker): Promise<nu
     }
     const profiles = listHostProfiles();
     if (profiles.length === 0) throw new UserError(`no profiles under ${hubRoot()}: log in with "docker claudeauth setup"`);
-    statuses = profiles.map((profile) => {
-      const ref = resolveStore({ profile });
-      return analyze(readHostSnapshot(ref as typeof ref & { kind: "dir" }));
-    });
+    statuses = await Promise.all(
+      profiles.map(async (profile) => {
+        const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
+        return analyze(ref, await readReport(ref, docker));
+      }),
+    );
   } else {
     const ref = resolveStore(options.selection);
-    statuses = [analyze(await readSnapshot(ref, docker))];
+    statuses = [analyze(ref, await readReport(ref, docker))];
   }
 
   if (options.json) {

@@ -1,17 +1,17 @@
-import { parseCredentials, serializeJson, withoutRefreshToken } from "../../core/credentials";
+import { parseCredentials } from "../../core/credentials";
 import { UserError } from "../../core/errors";
 import { CREDENTIALS_FILE } from "../../core/layout";
 import { log, print } from "../../core/output";
 import {
-  encodeSwarmSecret, SWARM_SECRET_FILES, SWARM_SECRET_MAX_BYTES, SWARM_SECRET_TARGET, type SwarmSecret,
+  encodeSwarmSecret, SWARM_SECRET_KIND, SWARM_SECRET_MAX_BYTES, SWARM_SECRET_TARGET, type SwarmSecret,
 } from "../../core/swarm-secret";
 import { UsageError } from "../docker-cli/spec";
 import { ENTRYPOINT_CAPABILITIES, PIDS_LIMIT, WRITABLE_TMPFS, type Docker } from "../engine/docker";
 import { imageName } from "../engine/images";
-import { analyze, suggest, type StoreStatus } from "../stores/analyze";
+import { analyze, suggest } from "../stores/analyze";
+import { readReport, readSwarmSecretFiles } from "../stores/backends";
 import { renderFinding, when } from "../stores/format";
 import { PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
-import { generationDir, readSnapshot } from "../stores/snapshot";
 
 // swarm secret: the store's current capture as a Docker Swarm secret, for services on any
 // node. Secrets are immutable and cannot be read back through the API, so each capture gets
@@ -50,8 +50,8 @@ export async function swarmSecret(options: SwarmSecretOptions, docker: Docker): 
   if (!options.rotate && options.services.length > 0) throw new UsageError(`"${options.services[0]}": name services after --rotate`, COMMAND);
   await requireManager(docker);
 
-  const { status, secret } = await readCapture(ref, docker, options.includeRefreshToken);
-  const version = await ensureVersion(docker, ref, base, status, secret);
+  const secret = await readCapture(ref, docker, options.includeRefreshToken);
+  const version = await ensureVersion(docker, ref, base, secret);
   let failed = false;
   if (options.rotate) for (const service of options.services) await rotate(docker, service, base, version.name);
   if (options.prune) failed = !(await prune(docker, base, version.name, again(ref, base)));
@@ -86,38 +86,22 @@ async function requireManager(docker: Docker): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // The capture, as the secret will hold it.
 
-async function readCapture(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<{ status: StoreStatus; secret: SwarmSecret }> {
-  const snapshot = await readSnapshot(ref, docker);
-  const status = analyze(snapshot);
+async function readCapture(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecret> {
+  // The report says why a store cannot serve (never a token); only then are its files read.
+  const status = analyze(ref, await readReport(ref, docker));
   if (!status.healthy || !status.capture) {
     const finding = status.findings.find((f) => f.level === "fail");
     throw new UserError(`cannot make a Swarm secret of profile ${ref.profile}: ${finding ? renderFinding(finding) : status.state}`);
   }
-  const generation = status.capture.generation;
-  const files: SwarmSecret["files"] = {};
-  for (const name of SWARM_SECRET_FILES) {
-    const text = snapshot.contents.get(`${generationDir(generation)}/${name}`);
-    if (text !== undefined) files[name] = text;
-  }
-  const credentials = files[CREDENTIALS_FILE] === undefined ? null : parseCredentials(files[CREDENTIALS_FILE]);
-  if (credentials?.ok && credentials.value.claudeAiOauth.refreshToken && !includeRefreshToken) {
-    files[CREDENTIALS_FILE] = serializeJson(withoutRefreshToken(credentials.value));
-  }
-  const secret: SwarmSecret = { schema: 1, kind: "claudeauth-swarm-secret", profile: ref.profile, generation, files };
-  return { status, secret };
+  const { generation, files } = await readSwarmSecretFiles(ref, docker, includeRefreshToken);
+  return { schema: 1, kind: SWARM_SECRET_KIND, profile: ref.profile, generation, files };
 }
 
 // ---------------------------------------------------------------------------------------
 // Versions: NAME-GENERATION, created once, labelled as ours.
 
-async function ensureVersion(docker: Docker, ref: StoreRef, base: string, status: StoreStatus, secret: SwarmSecret): Promise<Version> {
-  const version: Version = {
-    name: `${base}-${secret.generation}`,
-    generation: secret.generation,
-    mode: status.mode ?? "oauth",
-    refreshToken: hasRefreshToken(secret),
-    expiresAt: status.mode === "oauth" ? (status.accessToken?.expiresAt ?? null) : null,
-  };
+async function ensureVersion(docker: Docker, ref: StoreRef, base: string, secret: SwarmSecret): Promise<Version> {
+  const version = describeVersion(base, secret);
   const existing = await secretLabels(docker, version.name);
   if (existing) return reuse(version, base, existing);
 
@@ -146,9 +130,17 @@ async function ensureVersion(docker: Docker, ref: StoreRef, base: string, status
   return version;
 }
 
-function hasRefreshToken(secret: SwarmSecret): boolean {
+/** What the version holds, for its labels (the capture was valid: OAuth credentials, else a long-lived token). */
+function describeVersion(base: string, secret: SwarmSecret): Version {
   const parsed = parseCredentials(secret.files[CREDENTIALS_FILE] ?? "");
-  return parsed.ok && Boolean(parsed.value.claudeAiOauth.refreshToken);
+  const oauth = parsed.ok ? parsed.value.claudeAiOauth : null;
+  return {
+    name: `${base}-${secret.generation}`,
+    generation: secret.generation,
+    mode: oauth ? "oauth" : "long-lived",
+    refreshToken: Boolean(oauth?.refreshToken),
+    expiresAt: oauth ? new Date(oauth.expiresAt).toISOString() : null,
+  };
 }
 
 /** An existing secret of that name is used only if it is ours, of the same base, and holds what was asked for. */

@@ -1,19 +1,16 @@
 import path from "node:path";
-import { CAPTURE_META_FILE, CLAUDE_JSON_FILE, CREDENTIALS_FILE, LONG_LIVED_TOKEN_FILE } from "../../core/layout";
-import { parseClaudeJson, parseCredentials, summarize } from "../../core/credentials";
 import { formatDuration, formatRelative } from "../../core/duration";
-import { registerSecret } from "../../core/redact";
-import { LONG_LIVED_TOKEN_SHAPE } from "../../core/long-lived-token";
+import type { FileEntry } from "../../core/store-dir";
+import type { StoreReport } from "../../core/store-report";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
-import { generationDir, type Entry, type Snapshot } from "./snapshot";
 
-// A store snapshot turned into what a person (status, setup, doctor) or a monitor (--json)
+// A store report (core/store-report.ts) turned into what a person (status, setup, doctor) or a monitor (--json)
 // needs to know. Never a token: only what summarize() lets through, plus names and modes.
 
 export type Level = "fail" | "warn";
 export type Finding = { level: Level; message: string; fix?: string };
 
-export type FileInfo = { path: string; type: Entry["type"]; mode: string; owner: string };
+export type FileInfo = { path: string; type: FileEntry["type"]; mode: string; owner: string };
 
 export type StoreStatus = {
   profile: string;
@@ -54,12 +51,11 @@ export function quote(text: string): string {
   return /^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
-function octal(mode: number, type: Entry["type"]): string {
+function octal(mode: number, type: FileEntry["type"]): string {
   return type === "symlink" ? "link" : `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 }
 
-export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
-  const ref = snapshot.ref;
+export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
   const status: StoreStatus = {
     profile: ref.profile,
     store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.volume },
@@ -73,7 +69,7 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     scopes: [],
     subscription: null,
     account: null,
-    files: snapshot.entries.map((e) => ({ path: e.path, type: e.type, mode: octal(e.mode, e.type), owner: `${e.uid}:${e.gid}` })),
+    files: report.files.map((e) => ({ path: e.path, type: e.type, mode: octal(e.mode, e.type), owner: `${e.uid}:${e.gid}` })),
     findings: [],
   };
   const fail = (state: StoreStatus["state"], message: string, fix?: string) => {
@@ -83,94 +79,79 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   const warn = (message: string, fix?: string) => status.findings.push({ level: "warn", message, ...(fix ? { fix } : {}) });
   const where = describeStore(ref);
 
-  if (!snapshot.exists) {
+  if (!report.exists) {
     fail("missing", `no store at ${where}: this profile has not been set up`, suggest("setup", ref));
     return status;
   }
-  const root = snapshot.entries.find((e) => e.path === ".");
+  const root = report.files.find((e) => e.path === ".");
   if (root && root.type !== "dir") {
     fail("invalid", `${where} is not a directory`, `docker claudeauth setup --store DIR (another directory)`);
     return status;
   }
+  if (report.claudeLayout) {
+    const detail = report.claudeLayout.credentialsEmpty ? "; its .credentials.json is empty: the interactive login was not completed" : "";
+    fail(
+      "invalid",
+      `${where} is laid out like ~/.claude (a copy made by the old setup scripts), not a claudeauth store${detail}; a production container mounting it finds no credentials`,
+      suggest("setup", ref),
+    );
+    return status;
+  }
 
-  checkFiles(snapshot, hostUser, warn);
-  if (snapshot.entries.some((e) => e.path === "rescue.json")) {
+  checkFiles(ref, report.files, hostUser, warn);
+  if (report.rescue) {
     warn("a refreshed token waits in rescue.json (its commit failed, e.g. on a full disk): the next run or refresh adopts it", suggest("refresh", ref));
   }
-  for (const item of snapshot.unreadable) {
-    const entry = snapshot.entries.find((e) => e.path === item.path) ?? root;
+  for (const item of report.unreadable) {
+    const entry = report.files.find((e) => e.path === item.path) ?? root;
     const owner = entry ? ` (owned by ${entry.uid}:${entry.gid}, mode ${octal(entry.mode, entry.type)})` : "";
     const fix = ref.kind === "dir" ? `sudo chown -R ${hostUser.uid}:${hostUser.gid} ${quote(ref.path)}` : undefined;
     fail("unreadable", `cannot read ${displayPath(ref, item.path)}: ${item.problem}${owner}`, fix);
   }
   if (status.state === "unreadable") return status;
 
-  const hasCaptures = snapshot.entries.some((e) => e.path === "captures" && e.type === "dir");
-  if (!hasCaptures) {
-    if (snapshot.entries.some((e) => e.path === CREDENTIALS_FILE || e.path === "settings.json" || e.path === "projects")) {
-      const text = snapshot.contents.get(CREDENTIALS_FILE);
-      const detail = text === undefined ? "" : text.trim() === "" ? "; its .credentials.json is empty: the interactive login was not completed" : "";
-      fail(
-        "invalid",
-        `${where} is laid out like ~/.claude (a copy made by the old setup scripts), not a claudeauth store${detail}; a production container mounting it finds no credentials`,
-        suggest("setup", ref),
-      );
-    } else fail("empty", `${where} holds no capture yet: log in first`, suggest("setup", ref));
+  const newest = report.generations[0];
+  if (report.problem !== null && newest !== undefined) {
+    fail("invalid", `the current capture (${newest}) is unusable: ${explain(report.problem)}`, suggest("setup", ref));
     return status;
   }
-  if (snapshot.generation === null) {
-    fail("empty", `${where} holds no capture yet (an earlier login did not complete?)`, suggest("setup", ref));
+  const current = report.current;
+  if (!current) {
+    fail("empty", report.generations.length === 0 && report.files.some((e) => e.path === "captures") ? `${where} holds no capture yet (an earlier login did not complete?)` : `${where} holds no capture yet: log in first`, suggest("setup", ref));
     return status;
   }
-
-  const generation = snapshot.generation;
-  const dir = generationDir(generation);
-  const text = (name: string) => snapshot.contents.get(`${dir}/${name}`);
-  const metaText = text(CAPTURE_META_FILE);
-  const meta = parseMeta(metaText);
-  status.capture = { generation, capturedAt: meta?.capturedAt || null, source: meta?.source ?? null };
-
-  const credentialsText = text(CREDENTIALS_FILE);
-  const longLived = text(LONG_LIVED_TOKEN_FILE)?.trim() || null;
-  registerSecret(longLived);
-  const problem = credentialProblem(snapshot, generation);
-  if (problem !== null) {
-    // Runs use the newest capture whose credentials read (see Store.readCurrent).
-    const usable = snapshot.generations.find((g) => credentialProblem(snapshot, g) === null);
-    const fallback = usable === undefined ? "" : `; runs fall back to capture ${usable}, whose refresh token may already have been spent`;
-    fail("invalid", `the current capture (${generation}) is unusable: ${problem}${fallback}`, suggest("setup", ref));
+  status.capture = { generation: current.generation, capturedAt: current.meta?.capturedAt || null, source: current.meta?.source ?? null };
+  const skipped = current.skipped[0];
+  if (skipped) {
+    // Runs use the newest capture whose credentials read (DirStore.readCurrent).
+    fail(
+      "invalid",
+      `the current capture (${skipped.generation}) is unusable: ${explain(skipped.problem)}; runs fall back to capture ${current.generation}, whose refresh token may already have been spent`,
+      suggest("setup", ref),
+    );
+    status.capture = { generation: skipped.generation, capturedAt: null, source: null };
     return status;
   }
-  const credentials = credentialsText === undefined ? null : parseCredentials(credentialsText);
-  if (credentials?.ok) {
-    registerSecret(credentials.value.claudeAiOauth.accessToken);
-    registerSecret(credentials.value.claudeAiOauth.refreshToken);
+  if (current.meta?.mode === "logged-out") {
+    fail("empty", `${where} is logged out (its settings are kept): log in again`, suggest("setup", ref));
+    return status;
   }
   // Files that do not authenticate: runs ignore them, but the store is damaged; a new capture rewrites them.
-  const repair = credentials?.ok ? suggest("refresh", ref) : suggest("setup --long-lived", ref);
-  const claudeJsonText = text(CLAUDE_JSON_FILE);
-  if (claudeJsonText !== undefined) {
-    const parsed = parseClaudeJson(claudeJsonText);
-    if (!parsed.ok) fail("damaged", `the current capture (${generation}) is damaged: ${parsed.problem} (runs ignore it)`, repair);
-    else {
-      const account = parsed.value.oauthAccount;
-      status.account = { email: account?.emailAddress ?? null, organization: account?.organizationName ?? null };
-    }
-  }
-  if (metaText !== undefined && !meta) fail("damaged", `the current capture (${generation}) is damaged: ${CAPTURE_META_FILE} is not valid capture metadata (truncated or corrupt)`, repair);
+  const repair = current.credentials ? suggest("refresh", ref) : suggest("setup --long-lived", ref);
+  for (const ignored of current.ignored) fail("damaged", `the current capture (${current.generation}) is damaged: ${ignored.problem} (runs ignore it)`, repair);
+  if (current.account) status.account = current.account;
   if (status.state !== "ok") return status;
-  const credentialsValue = credentials?.ok ? credentials.value : null;
 
-  status.mode = meta?.mode === "long-lived" || (!credentialsValue && longLived) ? "long-lived" : "oauth";
+  status.mode = current.meta?.mode === "long-lived" || (!current.credentials && current.longLivedToken) ? "long-lived" : "oauth";
   const capturedAt = status.capture.capturedAt ? Date.parse(status.capture.capturedAt) : NaN;
   if (Number.isFinite(capturedAt) && capturedAt - now > CLOCK_TOLERANCE_MS) {
     warn(`the current capture is dated ${formatDuration(capturedAt - now)} in the future: the clock of the machine that made it, or this one, is wrong`, "sudo timedatectl set-ntp true");
   }
 
-  if (status.mode === "long-lived" && longLived) {
+  if (status.mode === "long-lived" && current.longLivedToken) {
     const estimate = Number.isFinite(capturedAt) ? capturedAt + LONG_LIVED_LIFETIME_MS : null;
     status.longLivedToken = { present: true, expiresAtEstimate: estimate ? new Date(estimate).toISOString() : null };
-    if (!LONG_LIVED_TOKEN_SHAPE.test(longLived)) warn("the long-lived token does not look like one `claude setup-token` prints (sk-ant-oat01-...)", suggest("setup --long-lived", ref));
+    if (!current.longLivedToken.looksRight) warn("the long-lived token does not look like one `claude setup-token` prints (sk-ant-oat01-...)", suggest("setup --long-lived", ref));
     if (estimate !== null && estimate - now < LONG_LIVED_WARNING_MS) {
       warn(
         estimate <= now
@@ -181,11 +162,10 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
     }
   }
 
-  if (credentialsValue) {
-    const summary = summarize(credentialsValue, now);
-    const oauth = credentialsValue.claudeAiOauth as Record<string, unknown>;
+  if (current.credentials) {
+    const summary = { ...current.credentials, expiresInMs: current.credentials.expiresAt - now, expired: current.credentials.expiresAt <= now };
+    const refreshExpiresAt = current.credentials.refreshTokenExpiresAt;
     status.accessToken = { expiresAt: new Date(summary.expiresAt).toISOString(), expiresInMs: summary.expiresInMs, expired: summary.expired };
-    const refreshExpiresAt = typeof oauth.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null;
     status.refreshToken = { present: summary.hasRefreshToken, expiresAt: refreshExpiresAt ? new Date(refreshExpiresAt).toISOString() : null };
     status.scopes = summary.scopes;
     status.subscription = summary.subscription;
@@ -218,32 +198,10 @@ export function analyze(snapshot: Snapshot, now = Date.now(), hostUser = { uid: 
   return status;
 }
 
-/** Why a capture's credentials cannot be used (as the entrypoint reads them), null if they can. */
-function credentialProblem(snapshot: Snapshot, generation: number): string | null {
-  const dir = generationDir(generation);
-  const credentialsText = snapshot.contents.get(`${dir}/${CREDENTIALS_FILE}`);
-  if (credentialsText !== undefined) {
-    const parsed = parseCredentials(credentialsText);
-    if (parsed.ok) return null;
-    return credentialsText.trim() === "" ? ".credentials.json is empty: the login was not completed" : parsed.problem;
-  }
-  if (snapshot.contents.get(`${dir}/${LONG_LIVED_TOKEN_FILE}`)?.trim()) return null;
-  return "it holds no credentials (.credentials.json or a long-lived token)";
-}
-
-function parseMeta(text: string | undefined): { capturedAt?: string; source?: string; mode?: string } | null {
-  if (!text) return null;
-  try {
-    const value = JSON.parse(text) as Record<string, unknown>;
-    if (typeof value !== "object" || value === null || typeof value.source !== "string") return null;
-    return {
-      ...(typeof value.capturedAt === "string" ? { capturedAt: value.capturedAt } : {}),
-      ...(typeof value.source === "string" ? { source: value.source } : {}),
-      ...(typeof value.mode === "string" ? { mode: value.mode } : {}),
-    };
-  } catch {
-    return null;
-  }
+/** A capture's problem as a person reads it: an empty credentials file is a login that was not completed. */
+function explain(problem: string): string {
+  if (problem === ".credentials.json is empty") return ".credentials.json is empty: the login was not completed";
+  return problem.replace(/^the capture holds no credentials/, "it holds no credentials");
 }
 
 function displayPath(ref: StoreRef, relative: string): string {
@@ -252,18 +210,17 @@ function displayPath(ref: StoreRef, relative: string): string {
 }
 
 /** Modes and owners: dirs 0700, files 0600, all owned by the host user (host dirs). */
-function checkFiles(snapshot: Snapshot, hostUser: { uid: number; gid: number }, warn: (m: string, f?: string) => void): void {
-  const ref = snapshot.ref;
-  const open = snapshot.entries.filter((e) => e.type !== "symlink" && (e.mode & 0o077) !== 0 && isStorePath(e.path));
+function checkFiles(ref: StoreRef, entries: FileEntry[], hostUser: { uid: number; gid: number }, warn: (m: string, f?: string) => void): void {
+  const open = entries.filter((e) => e.type !== "symlink" && (e.mode & 0o077) !== 0 && isStorePath(e.path));
   if (open.length > 0) {
     const sample = open.slice(0, 3).map((e) => `${displayPath(ref, e.path)} (${octal(e.mode, e.type)})`).join(", ");
     const fix = ref.kind === "dir" ? `chmod -R go= ${quote(ref.path)}` : suggest("setup", ref);
     warn(`${open.length} file${open.length === 1 ? "" : "s"} of the store can be read by other users: ${sample}${open.length > 3 ? ", ..." : ""}`, fix);
   }
-  const links = snapshot.entries.filter((e) => e.type === "symlink" && e.path.startsWith("captures/"));
+  const links = entries.filter((e) => e.type === "symlink" && e.path.startsWith("captures/"));
   if (links.length > 0) warn(`the store holds symlinks, which claudeauth never follows: ${links.map((e) => displayPath(ref, e.path)).join(", ")}`, suggest("setup", ref));
   if (ref.kind !== "dir") return;
-  const foreign = snapshot.entries.filter((e) => e.uid !== hostUser.uid && isStorePath(e.path));
+  const foreign = entries.filter((e) => e.uid !== hostUser.uid && isStorePath(e.path));
   if (foreign.length > 0) {
     const owners = [...new Set(foreign.map((e) => `${e.uid}:${e.gid}`))].join(", ");
     const message = `${foreign.length} file${foreign.length === 1 ? "" : "s"} of the store belong to ${owners}, not to you (${hostUser.uid}:${hostUser.gid}): ${foreign

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { expectNoTokens } from "../support/tokens";
 import {
   HOST_USER, RUNTIME_UID, STORE_IN_CONTAINER, TOKEN_HASHES, claudeJson, ensureImages, hashTree, hostUserDir, oauthCredentials,
@@ -165,6 +165,6 @@ describe.concurrent("production image, real Claude CLI", { timeout: 240_000 }, (
     expect(dirs.size).toBe(CONCURRENT_RUNS);
     // No token rotated (valid for hours): no refresh, no write-back, not a byte changed.
     expect(hashTree(store)).toEqual(before);
-    expect(new Store(store).readCurrent()!.credentials).toEqual(credentials);
+    expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(credentials);
   });
 });

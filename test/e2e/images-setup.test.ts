@@ -4,7 +4,7 @@
 // replaces a good capture. The plugin runs as an ordinary host user (HOST_USER, 31337).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { expectNoTokens } from "../support/tokens";
 import {
   HOST_USER, claudeJson, docker, hashTree, oauthCredentials, useScratchStores, runSession,
@@ -55,7 +55,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     expect(result.stderr).toMatch(/captured login state into the store/);
     expect(result.stdout).toMatch(/Logged in: profile default is ready/);
 
-    const capture = new Store(store).readCurrent();
+    const capture = new DirStore(store).readCurrentSync();
     expect(capture).not.toBeNull();
     expect(capture!.credentials).toEqual(credentials);
     expect(capture!.claudeJson).toEqual(account);
@@ -85,7 +85,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     expect(result.stderr).toMatch(/captured login state into the store \((credentials changed|received SIGTERM|login command exited)/);
     expect(result.stdout).toMatch(/Logged in: profile default is ready/);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(new Store(store).readCurrent()!.credentials).toEqual(credentials);
+    expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(credentials);
     expectPrivateTree(store);
     expect((await docker(["ps", "-aq", "--filter", `id=${container}`])).stdout.trim()).toBe("");
   });
@@ -104,7 +104,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     const session = startSession("setup", { store, mounts: [loginMount(script), `${late}:/e2e/late.sh:ro`], command: ["/e2e/login.sh"] }, VIA);
     await session.waitForOutput(/LOGGED-IN/, 120_000);
     // The first credentials are captured as soon as they appear, before any signal.
-    const capturedFirst = () => new Store(store).readCurrent()?.credentials?.claudeAiOauth.accessToken === first.claudeAiOauth.accessToken;
+    const capturedFirst = () => new DirStore(store).readCurrentSync()?.credentials?.claudeAiOauth.accessToken === first.claudeAiOauth.accessToken;
     for (const deadline = Date.now() + 30_000; !capturedFirst() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(capturedFirst(), "the watcher captured the first credentials").toBe(true);
     const stop = await docker(["stop", "-t", String(GRACE_SECONDS), await session.container()]);
@@ -113,7 +113,7 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     expect(result.exitCode, result.stderr).toBe(0);
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.ms).toBeLessThan((GRACE_SECONDS - 2) * 1000);
-    expect(new Store(store).readCurrent()!.credentials).toEqual(last);
+    expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(last);
     expectPrivateTree(store);
   });
 
@@ -134,6 +134,6 @@ describe.concurrent("setup image with a scripted login", { timeout: 240_000 }, (
     expect(result.stderr).not.toMatch(/captured login state into the store/);
     expect(result.exitCode).not.toBe(0);
     expect(hashTree(store)).toEqual(before);
-    expect(new Store(store).readCurrent()!.credentials).toEqual(good);
+    expect(new DirStore(store).readCurrentSync()!.credentials).toEqual(good);
   });
 });

@@ -2,7 +2,7 @@
 // Claude CLI's first screen comes through, the terminal size (and a resize) reaches the
 // container, and Ctrl-C ends the session cleanly with a capture.
 import { describe, expect, it, type TestContext } from "vitest";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { expectNoTokens } from "../support/tokens";
 import { Terminal } from "../support/tmux";
 import {
@@ -43,7 +43,7 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     const { code, screen: last } = await terminal.exited(60_000);
     expectNoTokens(last);
     expect(code).not.toBe(0);
-    expect(new Store(store).readCurrent()).toBeNull();
+    expect(new DirStore(store).readCurrentSync()).toBeNull();
     expect(await containersOf(store)).toBe("");
   });
 
@@ -69,7 +69,7 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     const login = writeLoginScript(scratch.dir(), "login-ctrl-c.sh", { credentials, claudeJson: claudeJson() });
     const seeded = await runSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`], command: ["/e2e/login.sh"] }, VIA);
     expect(seeded.exitCode, seeded.stderr).toBe(0);
-    const generation = new Store(store).currentGeneration()!;
+    const generation = new DirStore(store).currentGeneration()!;
 
     const terminal = await interactiveSetup(onTestFinished, { store });
     // Logged in, the CLI asks whether to trust the working directory: a full-width dialog.
@@ -97,7 +97,7 @@ describe.concurrent("interactive setup in a terminal", { timeout: 240_000 }, () 
     // The session changed nothing about the login: the plugin says the earlier one is kept.
     expect(final).toMatch(/No new login: profile default keeps its earlier login/);
     expect(code).toBe(0);
-    const capture = new Store(store).readCurrent()!;
+    const capture = new DirStore(store).readCurrentSync()!;
     expect(capture.generation, "the session (the CLI updates ~/.claude.json as it starts) left a new capture").toBeGreaterThan(generation);
     expect(capture.credentials).toEqual(credentials);
     expect(await containersOf(store)).toBe("");

@@ -8,7 +8,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { expectNoTokens } from "../support/tokens";
 import { scanOutput } from "../support/token-scan";
@@ -66,7 +67,8 @@ async function plugin(args: string[], host = manager): Promise<Result> {
 /** A store holding `credentials` (as a setup leaves it), with its own secret name. */
 async function storeWith(name: string, credentials: object): Promise<{ dir: string; flags: string[] }> {
   const dir = path.join(scratch, name);
-  await new Store(dir).commit(
+  await commit(
+    new DirStore(dir),
     (draft) => {
       fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(credentials), { mode: 0o600 });
       fs.writeFileSync(path.join(draft, ".claude.json"), serializeJson(claudeJson("swarm@example.com")), { mode: 0o600 });
@@ -228,7 +230,7 @@ describe("Docker Swarm secret (second dockerd in swarm mode)", { timeout: 300_00
     expect(made.exitCode, made.stderr).toBe(0);
     const job = await runJob(`${PREFIX}-done`, [...printedServiceFlags(made.stdout)], ["true"]);
     expect(job.state, job.logs).toMatch(/^Complete/);
-    await new Store(store.dir).commit((draft) => {
+    await commit(new DirStore(store.dir), (draft) => {
       fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson({ claudeAiOauth: fake.login() }), { mode: 0o600 });
     }, { source: "test", mode: "oauth" });
     const pruned = await plugin(["swarm", "secret", ...store.flags, "--prune"]);

@@ -19,7 +19,7 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-describe("npm package", { timeout: 180_000 }, () => {
+describe("npm package", { timeout: 300_000 }, () => {
   it("npm pack → npm install -g into a clean prefix → docker-claudeauth install → docker claudeauth runs on the host's Node", async () => {
     const pack = await execa("npm", ["pack", path.join(ROOT, "dist/npm"), "--pack-destination", work, "--silent"], { cwd: work });
     const tarball = path.join(work, pack.stdout.trim().split("\n").pop()!);
@@ -28,7 +28,7 @@ describe("npm package", { timeout: 180_000 }, () => {
     expect(files).toEqual([
       "package/dist/.sea/claudeauth-entrypoint-amd64.gz", "package/dist/.sea/claudeauth-entrypoint-arm64.gz",
       "package/docker/Dockerfile", "package/docker/Dockerfile.claude-setup", "package/docker/Dockerfile.entrypoint",
-      "package/lib/docker-claudeauth.cjs", "package/package.json",
+      "package/lib/docker-claudeauth.cjs", "package/lib/postject/LICENSE", "package/lib/postject/api.js", "package/package.json",
     ]);
 
     const prefix = path.join(work, "prefix");
@@ -49,5 +49,25 @@ describe("npm package", { timeout: 180_000 }, () => {
     const check = await execa("docker", ["--config", config, "claudeauth", "build", "--check"], { reject: false, all: true });
     expect([0, 1], check.all).toContain(check.exitCode);
     for (const image of ["run", "setup", "entrypoint"]) expect(check.all).toMatch(new RegExp(`^claudeauth/${image}:${VERSION.replace(/\./g, "\\.")} (is current|needs a build)`, "m"));
+
+    // Windows' path, where Docker runs only docker-claudeauth.exe: install makes a single
+    // executable from the host's Node with the package's postject. Here it is an ELF from this
+    // Node; on Windows the same code makes the .exe from node.exe.
+    const seaConfig = path.join(work, "docker-config-sea");
+    fs.mkdirSync(seaConfig);
+    fs.writeFileSync(path.join(seaConfig, "config.json"), "{}\n");
+    const made = await execa(path.join(prefix, "bin/docker-claudeauth"), ["install", "--single-executable"], { env: { DOCKER_CONFIG: seaConfig }, all: true });
+    expect(made.all).toBe(`installed docker-claudeauth ${VERSION} to ${path.join(seaConfig, "cli-plugins/docker-claudeauth")}\ntry: docker claudeauth version`);
+    const executable = fs.readFileSync(path.join(seaConfig, "cli-plugins/docker-claudeauth"));
+    expect(executable.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    expect(executable.includes("NODE_SEA_BLOB")).toBe(true);
+    const seaVersion = await execa("docker", ["--config", seaConfig, "claudeauth", "version"], { reject: false });
+    expect(seaVersion.exitCode, seaVersion.stderr).toBe(0);
+    expect(seaVersion.stdout).toMatch(new RegExp(`^docker-claudeauth version ${VERSION.replace(/\./g, "\\.")} \\(node ${process.version}, `));
+    // The assets are inside it now: build --check reads them without the package beside it.
+    fs.rmSync(path.join(prefix, "lib/node_modules/docker-claudeauth"), { recursive: true });
+    const seaCheck = await execa("docker", ["--config", seaConfig, "claudeauth", "build", "--check"], { reject: false, all: true });
+    expect([0, 1], seaCheck.all).toContain(seaCheck.exitCode);
+    for (const image of ["run", "setup", "entrypoint"]) expect(seaCheck.all).toMatch(new RegExp(`^claudeauth/${image}:${VERSION.replace(/\./g, "\\.")} (is current|needs a build)`, "m"));
   });
 });

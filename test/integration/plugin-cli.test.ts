@@ -50,7 +50,7 @@ describe("Docker CLI plugin protocol", () => {
     const run = await plugin(sandbox, args);
     expect(run.exitCode).toBe(0);
     expect(run.stdout.startsWith("Usage:  docker claudeauth [OPTIONS] COMMAND\n")).toBe(true);
-    for (const command of ["setup", "run", "status", "test", "doctor", "refresh", "build", "install", "version"]) {
+    for (const command of ["setup", "run", "status", "test", "doctor", "refresh", "build", "install", "logout", "version"]) {
       expect(run.stdout).toMatch(new RegExp(`^  ${command} +\\S`, "m"));
     }
     expect(run.stdout).toMatch(/^Management Commands:\n  profile +/m);
@@ -99,7 +99,7 @@ describe("Docker CLI plugin protocol", () => {
     expect(commands.exitCode).toBe(0);
     expect(commands.stdout.split("\n")).toEqual([expect.stringMatching(/^status\t/), ":4"]);
     const all = (await plugin(sandbox, ["__complete", "claudeauth", ""])).stdout;
-    for (const word of ["setup", "run", "status", "test", "doctor", "refresh", "profile", "build", "install", "version"]) expect(all).toMatch(new RegExp(`^${word}\\t`, "m"));
+    for (const word of ["setup", "run", "status", "test", "doctor", "refresh", "profile", "build", "install", "logout", "version"]) expect(all).toMatch(new RegExp(`^${word}\\t`, "m"));
     const profiles = await plugin(sandbox, ["__complete", "claudeauth", "status", "--profile", ""]);
     expect(profiles.stdout.split("\n")).toContain("alpha");
     const flags = await plugin(sandbox, ["__complete", "claudeauth", "refresh", "--if"]);

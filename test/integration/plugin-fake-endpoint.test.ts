@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
 import { trackSecret } from "../support/token-scan";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { claudeJsonText, seedStore } from "../support/fixtures";
 import { docker, ensureImages, makeSandbox, plugin, scriptsDir, spawnAs, writeScript, type Sandbox } from "../support/docker";
@@ -72,7 +72,7 @@ describe("refresh", () => {
     expect(fake.stats.refreshOk).toBe(refreshes + 1);
     const family = fake.family(credentials.claudeAiOauth.refreshToken)!;
     expect(family.refreshTokens).toHaveLength(2); // the login's, and the one refresh made
-    expect(new Store(dir).readCurrent()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: family.accessTokens[1], refreshToken: family.refreshTokens[1] });
+    expect(new DirStore(dir).readCurrentSync()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: family.accessTokens[1], refreshToken: family.refreshTokens[1] });
     const again = await plugin(sandbox, ["refresh", "--profile", "rotate", "--if-expiring-within", "1h", ...endpoint]);
     expect(again.stdout).toMatch(/nothing to do$/);
     expect(fake.stats.refreshOk).toBe(refreshes + 1);
@@ -90,7 +90,7 @@ describe("refresh", () => {
     expect(run.stderr).toMatch(/^error: refresh failed: the token endpoint rejected the store's refresh token .*docker claudeauth setup/);
     expect({ ok: fake.stats.refreshOk, invalid: fake.stats.invalidGrant }).toEqual({ ok: before.ok, invalid: before.invalid + 1 });
     expect(fs.readdirSync(path.join(dir, "captures"))).toEqual(["00000001"]);
-    expect(new Store(dir).readCurrent()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: credentials.claudeAiOauth.accessToken, refreshToken: credentials.claudeAiOauth.refreshToken });
+    expect(new DirStore(dir).readCurrentSync()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: credentials.claudeAiOauth.accessToken, refreshToken: credentials.claudeAiOauth.refreshToken });
   });
 });
 

@@ -1,14 +1,11 @@
 // The plugin's pure parts, imported directly: argv as docker hands it over, the verdicts of
-// `test`, the redacting relay of setup --long-lived, the tar reader behind volume stores.
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
+// `test`, the redacting relay of setup --long-lived.
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseInvocation } from "../../cli-plugin/docker-cli/invocation";
 import { classify } from "../../cli-plugin/services/test";
 import { TokenScanningRelay } from "../../cli-plugin/docker-cli/terminal";
-import { parseTar } from "../../cli-plugin/stores/tar";
 import { resolveCommand } from "../../cli-plugin/docker-cli/cli";
 import { complete } from "../../cli-plugin/docker-cli/completion";
 import { resolveStore, storeMount } from "../../cli-plugin/stores/profile";
@@ -79,7 +76,7 @@ describe("test verdicts", () => {
     [result({ is_error: true, api_error_status: 401, result: "Invalid bearer token" }), "", 1, "token-rejected"],
     [result({ is_error: true, api_error_status: null, result: "Not logged in · Please run /login" }), "", 1, "not-logged-in"],
     [result({ is_error: true, api_error_status: null, result: "API Error: Unable to connect to API (ConnectionRefused)" }), "", 1, "network"],
-    ["", 'claudeauth: error: not logged in: the store at /var/lib/claudeauth/store holds no capture; run "docker claudeauth setup" first', 1, "not-logged-in"],
+    ["", 'claudeauth: error: not logged in: the store at /var/lib/claudeauth/store holds no login; run "docker claudeauth setup" first', 1, "not-logged-in"],
     ["", "claudeauth: error: the token endpoint rejected the store's refresh token (invalid_grant): log in again", 1, "token-rejected"],
     ["", "docker: Error response from daemon: network foo not found.", 125, "error"],
     [result({ is_error: true, result: "something odd" }), "", 1, "error"],
@@ -117,29 +114,5 @@ describe("the relay of setup --long-lived", () => {
     relay.flush();
     expect(shown).toBe("Paste code here if prompted > yes sk-an");
     expect(relay.token()).toBeNull();
-  });
-});
-
-describe("tar reader", () => {
-  it("reads names, kinds, modes, owners and contents as GNU tar writes them", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-tar-"));
-    try {
-      fs.mkdirSync(path.join(dir, "captures/00000001"), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(path.join(dir, "captures/00000001/.credentials.json"), '{"a":1}', { mode: 0o600 });
-      fs.symlinkSync("/etc/passwd", path.join(dir, "captures/link"));
-      const long = "x".repeat(120);
-      fs.writeFileSync(path.join(dir, long), "long name");
-      const archive = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
-      const entries = parseTar(archive);
-      const byPath = Object.fromEntries(entries.map((e) => [e.path, e]));
-      expect(byPath["captures/00000001"]).toMatchObject({ type: "dir", mode: 0o700 });
-      expect(byPath["captures/00000001/.credentials.json"]).toMatchObject({ type: "file", mode: 0o600, uid: process.getuid!(), size: 7 });
-      expect(byPath["captures/00000001/.credentials.json"]!.data.toString()).toBe('{"a":1}');
-      expect(byPath["captures/link"]).toMatchObject({ type: "symlink" });
-      expect(byPath[long]!.data.toString()).toBe("long name");
-      expect(byPath["."]).toMatchObject({ type: "dir" });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { runEntrypoint, type Result } from "../support/entrypoint";
 import { claudeJsonText, credentialsText, loginScript, makeHome, seedStore, tempRoot, writeScript } from "../support/fixtures";
@@ -127,7 +127,7 @@ describe.runIf(canRunEntrypointTests())("attack 9: a corrupt current capture", (
     expectNoTokens(setup);
     expect(setup.stderr).not.toMatch(STACK_TRACE);
     expect(setup.status, setup.stderr).toBe(0);
-    expect(new Store(w.store).readCurrent()!.generation).toBe(3);
+    expect(new DirStore(w.store).readCurrentSync()!.generation).toBe(3);
     expect((await run(w)).status).toBe(0);
   });
 

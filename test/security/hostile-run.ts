@@ -8,7 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { binary, BASE_PATH } from "../support/entrypoint";
 import { snapshotTree, tempRoot, writeScript, type Entry } from "../support/fixtures";
 import { STORE_OWNER } from "../support/test-user";
@@ -65,7 +66,7 @@ export async function world(login: { claudeAiOauth: unknown }, files: Record<str
   fs.chmodSync(w.out, 0o777);
   fs.mkdirSync(w.outside, { mode: 0o700 });
   writeScript(w.bin, "exchange", EXCHANGE_LOOP);
-  await new Store(w.store, STORE_OWNER).commit((draft) => {
+  await commit(new DirStore(w.store, STORE_OWNER), (draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(login), { mode: 0o600 });
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(draft, name), text, { mode: 0o600 });
     for (const name of fs.readdirSync(draft)) fs.chownSync(path.join(draft, name), STORE_OWNER.uid, STORE_OWNER.gid);

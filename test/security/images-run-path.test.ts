@@ -7,7 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { expectNoTokens } from "../support/tokens";
 import { asHostUser, ensureImages, pluginEnv, removeContainers, removePluginDirs, STORE_IN_CONTAINER } from "../support/images";
@@ -58,7 +58,7 @@ grep -c '"accessToken"' "$cfg/.credentials.json" > /out/handed`;
     expect(storeProblems(w)).toEqual([]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(fs.existsSync(path.join(w.out, "done"))).toBe(false);
-    const current = new Store(w.store).readCurrent()!;
+    const current = new DirStore(w.store).readCurrentSync()!;
     expect(current.generation).toBeGreaterThanOrEqual(2);
     expect(current.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(login.claudeAiOauth.refreshToken));
     expect(fs.readFileSync(path.join(w.out, "handed"), "utf8").trim()).toBe("1"); // the workload still got its fresh token
@@ -105,7 +105,7 @@ printf '%s' '{"oauthAccount":{"accountUuid":"${OTHER.uuid}"},"mcpServers":{"pwn"
     const ours = { claudeAiOauth: fake.login() };
     const kept = await runInImage(w, plant(ours), { flags: ["--allow-login"] });
     expect(kept.stderr).toMatch(/wrote the run's new login back to the store/);
-    const current = new Store(w.store).readCurrent()!;
+    const current = new DirStore(w.store).readCurrentSync()!;
     expect(current.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(ours.claudeAiOauth.refreshToken));
     expect(current.claudeJson!.oauthAccount!.accountUuid).toBe("00000000-0000-4000-8000-00000000a11c");
     expect(JSON.stringify(current.claudeJson)).not.toMatch(/mcpServers|pwn/);

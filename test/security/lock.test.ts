@@ -4,7 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { binary, startEntrypoint, waitFor } from "../support/entrypoint";
 import { seedStore, tempRoot } from "../support/fixtures";
@@ -59,7 +59,7 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
   it("a holder frozen past the stale time neither releases nor refreshes the next holder's lock; its commit aborts in one line and its rotated pair is rescued", async () => {
     const store = await storeNeedingRefresh();
     const lockDir = path.join(store, ".lock");
-    const before = new Store(store).readCurrent()!;
+    const before = new DirStore(store).readCurrentSync()!;
     const stats = { ok: fake.stats.refreshOk, bad: fake.stats.invalidGrant, revoked: fake.stats.familiesRevoked };
     const relay = await startRelay(fake.proxyUrl);
     onTestFinished(() => relay.close());
@@ -90,7 +90,7 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
     // B's lock is untouched: same owner file, same times; A committed nothing.
     expect(ownerFile(lockDir)).toBe(mark);
     expect(fs.statSync(mark, { bigint: true }).mtimeNs).toBe(beforeMark.mtimeNs);
-    expect(new Store(store).readCurrent()!.generation).toBe(before.generation);
+    expect(new DirStore(store).readCurrentSync()!.generation).toBe(before.generation);
     expect(fs.existsSync(path.join(store, "rescue.json"))).toBe(true);
 
     // B goes away; the next refresh adopts the rescued pair without sending any token.
@@ -99,7 +99,7 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
     expectNoTokens({ stdout: again.stdout, stderr: again.stderr });
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/adopted the refreshed token/);
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(before.credentials!.claudeAiOauth.refreshToken));
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(before.credentials!.claudeAiOauth.refreshToken));
     expect(fake.stats.refreshOk - stats.ok).toBe(1);
     expect(fake.stats.invalidGrant - stats.bad).toBe(0);
     expect(fake.stats.familiesRevoked - stats.revoked).toBe(0);
@@ -108,7 +108,7 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
 
   it("a non-root host user (setup --token-stdin) waits for a root run's live lock instead of breaking it, and both commits land in order", async () => {
     const store = await storeNeedingRefresh();
-    const before = new Store(store).readCurrent()!;
+    const before = new DirStore(store).readCurrentSync()!;
     const okBefore = fake.stats.refreshOk;
     const relay = await startRelay(fake.proxyUrl);
     onTestFinished(() => relay.close());
@@ -129,7 +129,7 @@ describe.runIf(canRunEntrypointTests())("attack 7: the store lock", () => {
     void user.then(() => (userDone = true));
     await sleep(5_000); // more than the 2 s after which a non-root reader used to break a root lock
     expect(userDone).toBe(false);
-    expect(new Store(store).currentGeneration()).toBe(before.generation);
+    expect(new DirStore(store).currentGeneration()).toBe(before.generation);
 
     relay.open();
     const runResult = await run.result;

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { runEntrypoint } from "../support/entrypoint";
 import { seedStore, tempRoot } from "../support/fixtures";
@@ -74,7 +74,7 @@ describe.runIf(canRunEntrypointTests())("attack 8: the disk fills up after the e
     expect(first.stderr.trim().split("\n")).toHaveLength(1);
     expect(first.stderr).toMatch(/ENOSPC.*kept in .*rescue\.json.*free space/);
     expect(tokenRequests() - requestsBefore).toBe(1);
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(login.refreshToken); // the store itself never half-written
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(login.refreshToken); // the store itself never half-written
 
     // The failed run gave back its own reservation: fill that too. Full: the next refresh
     // must not send the (spent) token in the store.
@@ -93,7 +93,7 @@ describe.runIf(canRunEntrypointTests())("attack 8: the disk fills up after the e
     expectNoTokens(adopted);
     expect(adopted.status, adopted.stderr).toBe(0);
     expect(adopted.stderr).toMatch(/adopted the refreshed token/);
-    const current = new Store(store).readCurrent()!;
+    const current = new DirStore(store).readCurrentSync()!;
     expect(current.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(login.refreshToken));
     expect(current.meta.source).toBe("rescue");
     expect(fs.existsSync(path.join(store, "rescue.json"))).toBe(false);
@@ -120,6 +120,6 @@ describe.runIf(canRunEntrypointTests())("attack 8: the disk fills up after the e
     fs.rmSync(filler);
     const after = await runEntrypoint(refreshArgs(store), { env: { HTTPS_PROXY: fake.proxyUrl, NODE_EXTRA_CA_CERTS: fake.caPath } });
     expect(after.status, after.stderr).toBe(0);
-    expect(new Store(store).readCurrent()!.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(login.refreshToken));
+    expect(new DirStore(store).readCurrentSync()!.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(login.refreshToken));
   });
 });

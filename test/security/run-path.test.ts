@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { expectNoTokens } from "../support/tokens";
 import { canRunEntrypointTests } from "../support/test-user";
@@ -21,7 +21,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const current = (w: World) => new Store(w.store).readCurrent()!;
+const current = (w: World) => new DirStore(w.store).readCurrentSync()!;
 
 function clean(result: RunResult): RunResult {
   expectNoTokens(result);

@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { claudeJsonText, seedStore } from "../support/fixtures";
 import { expectNoTokens } from "../support/tokens";
 import { HOST_USER, asHostUser, pluginEnv, startSession, useScratchStores, writeLoginScript, type Run } from "../support/images";
@@ -44,14 +44,14 @@ describe("setup in the real image while cron refreshes the store", { timeout: 24
     const session = startSession("setup", { store, mounts: [`${login}:/e2e/login.sh:ro`, `${stopDir}:/e2e/stop:ro`], command: ["/e2e/login.sh"] }, "plugin");
     await session.waitForOutput(/LOGIN-READY/, 120_000);
     await pluginRefresh(store);
-    const rotated = new Store(store).readCurrent()!;
+    const rotated = new DirStore(store).readCurrentSync()!;
     expect(rotated.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(seeded.refreshToken));
     fs.writeFileSync(path.join(stopDir, "now"), "");
     const result = await session.done;
     expectNoTokens(result);
     expect(result.exitCode, result.stderr).toBe(0);
 
-    const after = new Store(store).readCurrent()!;
+    const after = new DirStore(store).readCurrentSync()!;
     expect(after.generation).toBe(rotated.generation);
     expect(after.credentials).toEqual(rotated.credentials);
     expect(result.stderr).toMatch(/no new login in this session \(login command exited\): the store moved on to capture 2 meanwhile and keeps that login/);

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeJson } from "../../core/credentials";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { containerName, docker, ensureImages, HOST_USER, hostUserDir, oauthCredentials, removeContainers, RUN_IMAGE, STORE_IN_CONTAINER } from "../support/images";
 
 let dir = "";
@@ -17,7 +18,7 @@ beforeAll(async () => {
   dir = hostUserDir("claudeauth-mounts-");
   store = path.join(dir, "hub", "default");
   fs.mkdirSync(path.dirname(store), { mode: 0o700 });
-  await new Store(store, HOST_USER).commit((draft) => {
+  await commit(new DirStore(store, HOST_USER), (draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(oauthCredentials("mounts")), { mode: 0o600 });
   }, { source: "test", mode: "oauth" });
   for (const entry of [path.join(dir, "hub"), store]) fs.chownSync(entry, HOST_USER.uid, HOST_USER.gid);

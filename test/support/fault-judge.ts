@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 
 // The one judge of a fault-injection trial, shared by test/unit/entrypoint-faults.test.ts and
 // bench/entrypoint.bench.mjs: after setup was killed, the store's current capture, read
@@ -50,7 +50,7 @@ export function expectedCapture(home: string): string[] {
 
 /** The digest of a store's current capture (its metadata left out), read through the store's reader. */
 export function currentDigest(store: string): string[] {
-  const capture = new Store(store).readCurrent();
+  const capture = new DirStore(store).readCurrentSync();
   if (!capture) throw new Error("the store holds no capture");
   return treeDigest(capture.dir, [META]);
 }

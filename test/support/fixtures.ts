@@ -5,7 +5,8 @@ import path from "node:path";
 import { onTestFinished } from "vitest";
 import { serializeJson, type CredentialsFile } from "../../core/credentials";
 import { makePrivateDir, writeNewFile, type Owner } from "../../core/safe-fs";
-import { Store, type Capture } from "../../core/store";
+import { type Capture, commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { STORE_OWNER, TEST_GID, TEST_UID } from "./test-user";
 import { trackSecret } from "./token-scan";
 
@@ -103,8 +104,8 @@ export function manyCommands(count: number): Tree {
 
 /** Commits a capture with these files into the store through the real core. */
 export async function seedStore(storeDir: string, files: Tree, owner: Owner = STORE_OWNER): Promise<Capture> {
-  const store = new Store(storeDir, owner);
-  return store.commit(
+  const store = new DirStore(storeDir, owner);
+  return commit(store,
     (draft) => {
       for (const [relative, content] of Object.entries(files)) {
         let dir = draft;
@@ -120,7 +121,7 @@ export async function seedStore(storeDir: string, files: Tree, owner: Owner = ST
 }
 
 export function currentCapture(storeDir: string): Capture | null {
-  return new Store(storeDir).readCurrent();
+  return new DirStore(storeDir).readCurrentSync();
 }
 
 /** The raw bytes of the current capture's credentials file (null: no capture). */

@@ -14,7 +14,7 @@ import { execa } from "execa";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { serializeJson } from "../../core/credentials";
 import { containsTokenShape } from "../../core/redact";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { ROOT, pluginBinary } from "./images";
 import { fakeEndpointArgs, isSuccess, seedStore } from "./soak";
 
@@ -131,7 +131,7 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
     result.invalidGrant = fake.stats.invalidGrant;
     result.familiesRevoked = fake.stats.familiesRevoked;
     result.refreshes = fake.stats.refreshOk;
-    const current = new Store(store).readCurrent()?.credentials?.claudeAiOauth.refreshToken;
+    const current = new DirStore(store).readCurrentSync()?.credentials?.claudeAiOauth.refreshToken;
     const holding = current ? fake.family(current) : undefined;
     result.storeOnNewestToken = !!holding && !holding.revoked && current === fake.latestRefreshToken(holding.id);
     return result;
@@ -148,7 +148,7 @@ async function hostileRun(spec: RunSpec) {
   const run = execa(pluginBinary(), [
     "run", "--store", spec.store, "--image", spec.image, "--no-workspace", "--name", name, ...fakeEndpointArgs(spec.fake),
     ...(spec.allowLogin ? ["--allow-login"] : []), "-e", `RUN=${spec.n}`,
-    "-v", `${spec.attackDir}:/attack:ro`, "-v", `${spec.lootDir}:/loot`, "-e", `TARGET_GENERATION=${new Store(spec.store).currentGeneration() ?? 1}`,
+    "-v", `${spec.attackDir}:/attack:ro`, "-v", `${spec.lootDir}:/loot`, "-e", `TARGET_GENERATION=${new DirStore(spec.store).currentGeneration() ?? 1}`,
     "--", "sh", "/attack/hostile-workload.sh", spec.attack, `/loot/${spec.n}`,
   ], { reject: false, stdin: "ignore", all: true });
   if (spec.attack === "stop") {
@@ -180,7 +180,7 @@ function inspectStore(store: string): { withoutRefreshToken: number; planted: nu
       if (fs.existsSync(path.join(dir, "settings.json")) && fs.readFileSync(path.join(dir, "settings.json"), "utf8").includes("pwned")) verdict.planted++;
     } catch {
       // An older generation being pruned while we read it is not a fault; the newest must read.
-      if (Number(name) === new Store(store).currentGeneration()) verdict.unreadable++;
+      if (Number(name) === new DirStore(store).currentGeneration()) verdict.unreadable++;
     }
   }
   return verdict;

@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { pluginBinary } from "./images";
 import { findTokens, scanOutput } from "./token-scan";
@@ -63,7 +64,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     result.invalidGrant = fake.stats.invalidGrant;
     result.familiesRevoked = fake.stats.familiesRevoked;
     result.refreshes = fake.stats.refreshOk;
-    result.storeHoldsNewestRefreshToken = new Store(store).readCurrent()?.credentials?.claudeAiOauth.refreshToken === fake.latestRefreshToken();
+    result.storeHoldsNewestRefreshToken = new DirStore(store).readCurrentSync()?.credentials?.claudeAiOauth.refreshToken === fake.latestRefreshToken();
     return result;
   } finally {
     await fake.close();
@@ -73,7 +74,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
 
 export async function seedStore(store: string, fake: FakeAnthropic): Promise<void> {
   const credentials = { claudeAiOauth: fake.login() };
-  await new Store(store).commit((draft) => {
+  await commit(new DirStore(store), (draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(credentials), { mode: 0o600 });
     fs.writeFileSync(path.join(draft, ".claude.json"), serializeJson({ hasCompletedOnboarding: true }), { mode: 0o600 });
   }, { source: "soak", mode: "oauth" });
@@ -81,7 +82,7 @@ export async function seedStore(store: string, fake: FakeAnthropic): Promise<voi
 
 /** The seed's capture: a plain directory of the CLI's files, copied into every run and never written back. */
 function freezeCapture(store: string, frozen: string): string {
-  const capture = new Store(store).readCurrent()!;
+  const capture = new DirStore(store).readCurrentSync()!;
   fs.mkdirSync(frozen, { mode: 0o755 });
   for (const name of [".credentials.json", ".claude.json"]) {
     fs.copyFileSync(path.join(capture.dir, name), path.join(frozen, name));
@@ -117,7 +118,7 @@ export function isSuccess(stdout: string): boolean {
 /** The store's current capture reads and holds OAuth credentials (an empty store is not valid). */
 export function storeIsValid(store: string): boolean {
   try {
-    return Boolean(new Store(store).readCurrent()?.credentials);
+    return Boolean(new DirStore(store).readCurrentSync()?.credentials);
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquireLock, assertLockHeld, LockLostError, LockTimeoutError, withLock } from "../../core/lock";
+import { acquireLock, LockLostError, LockTimeoutError, withLock } from "../../core/lock";
 import { UserError } from "../../core/errors";
 import { tempRoot } from "../support/fixtures";
 import { STORE_OWNER } from "../support/test-user";
@@ -171,7 +171,7 @@ describe("stale locks", () => {
     expect(fs.existsSync(lockDir)).toBe(false);
   });
 
-  it("a lost lock never throws from the heartbeat timer: the critical section finds out at assertLockHeld, as a one-line user error", async () => {
+  it("a lost lock never throws from the heartbeat timer: the critical section finds out at assertHeld, as a one-line user error", async () => {
     const lockDir = lockPath();
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown) => uncaught.push(error);
@@ -179,10 +179,10 @@ describe("stale locks", () => {
     try {
       const error = await withLock(
         lockDir,
-        async () => {
+        async (lock) => {
           fs.rmSync(lockDir, { recursive: true }); // taken from under us
           await sleep(300); // several heartbeats
-          return Promise.resolve().then(() => assertLockHeld(lockDir)).catch((e: unknown) => e);
+          return Promise.resolve().then(() => lock.assertHeld()).catch((e: unknown) => e);
         },
         { staleMs: 200 },
       );

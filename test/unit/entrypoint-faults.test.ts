@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configureOutput } from "../../core/output";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { HomeCapturer } from "../../entrypoint/capture";
 import { runEntrypoint, startEntrypoint, type Result } from "../support/entrypoint";
 import {
@@ -115,7 +115,7 @@ async function pool<T>(count: number, concurrency: number, task: (index: number)
 type Plan = { kind: "never" } | { kind: "delay"; ms: number } | { kind: "at once" } | { kind: "mid-commit" } | { kind: "after commit" };
 
 const tempDirIn = (store: string) => fs.readdirSync(path.join(store, "captures")).some((name) => name.startsWith(".tmp-"));
-const generationOf = (store: string) => new Store(store).currentGeneration();
+const generationOf = (store: string) => new DirStore(store).currentGeneration();
 
 /** Resolves when `condition` holds, polling between turns of the event loop (sub-millisecond: commits take milliseconds), or when the process ended. */
 async function soon(condition: () => boolean, handle: { child: { exitCode: number | null; signalCode: string | null } }): Promise<boolean> {
@@ -184,7 +184,7 @@ async function killTrial(index: number, plan: Plan): Promise<TrialReport> {
     const again = await runEntrypoint(setupArgs(store, ["true"]), { home, timeoutMs: 20_000 });
     if (again.status !== 0) problems.push(`follow-up setup exited ${again.status}: ${again.stderr.trim()}`);
   } else {
-    const again = await new HomeCapturer(new Store(store, STORE_OWNER), home).capture("follow-up", { force: true });
+    const again = await new HomeCapturer(new DirStore(store, STORE_OWNER), home).capture("follow-up", { force: true });
     if (again.status !== "captured") problems.push(`follow-up capture: ${JSON.stringify(again)}`);
   }
   const followUpMs = performance.now() - started;

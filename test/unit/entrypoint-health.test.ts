@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { runEntrypoint, type Result } from "../support/entrypoint";
 import { credentialsText, currentCapture, seedStore, tempRoot } from "../support/fixtures";
 import { expectNoTokens } from "../support/tokens";
@@ -55,7 +56,7 @@ describe.runIf(canRunEntrypointTests())("health mode", () => {
 
   it("a long-lived token is healthy", async () => {
     const store = path.join(tempRoot(), "store");
-    await new Store(store).commit((draft) => fs.writeFileSync(path.join(draft, "oauth-token"), "sk-ant-oat01-longlivedhealth-0123456789\n"), { source: "setup-token", mode: "long-lived" });
+    await commit(new DirStore(store), (draft) => fs.writeFileSync(path.join(draft, "oauth-token"), "sk-ant-oat01-longlivedhealth-0123456789\n"), { source: "setup-token", mode: "long-lived" });
     const result = await health(store);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe("healthy: long-lived token present\n");
@@ -69,7 +70,7 @@ describe.runIf(canRunEntrypointTests())("health mode", () => {
   });
 
   it("an empty store (mounted, never set up): exit 1, says to run setup", async () => {
-    for (const prepare of [(dir: string) => fs.mkdirSync(dir), (dir: string) => new Store(dir).ensure()]) {
+    for (const prepare of [(dir: string) => fs.mkdirSync(dir), (dir: string) => new DirStore(dir).ensure()]) {
       const store = path.join(tempRoot(), "store");
       prepare(store);
       const result = await health(store);

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Store } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { runEntrypoint, startEntrypoint, waitFor, type Result } from "../support/entrypoint";
 import {
   claudeJsonText,
@@ -260,10 +260,10 @@ describe.runIf(canRunEntrypointTests())("run mode: exit codes and errors", () =>
 
   it("an empty store: one line saying to run setup, exit 1", async () => {
     const w = await world(null);
-    new Store(w.store, STORE_OWNER).ensure();
+    new DirStore(w.store, STORE_OWNER).ensure();
     const result = checked(await runEntrypoint(runArgs(w, ["true"]), { env: w.env }));
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`claudeauth: error: not logged in: the store at ${w.store} holds no capture; run "docker claudeauth setup" first\n`);
+    expect(result.stderr).toBe(`claudeauth: error: not logged in: the store at ${w.store} holds no login; run "docker claudeauth setup" first\n`);
   });
 
   it("an unknown runtime user: one line naming the fix, exit 1", async () => {

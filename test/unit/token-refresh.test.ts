@@ -9,7 +9,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fake-anthropic";
 import { acquireLock } from "../../core/lock";
-import { Store } from "../../core/store";
+import { commit } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
 import { serializeJson } from "../../core/credentials";
 import { runEntrypoint, startEntrypoint, waitFor, type Handle } from "../support/entrypoint";
 import { tempRoot } from "../support/fixtures";
@@ -32,7 +33,7 @@ async function world(accessTokenTtlSeconds: number): Promise<World> {
   const root = tempRoot("claudeauth-refresh-");
   const store = path.join(root, "store");
   const credentials = { claudeAiOauth: fake.login({ accessTokenTtlSeconds }) };
-  await new Store(store).commit((draft) => {
+  await commit(new DirStore(store), (draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), serializeJson(credentials), { mode: 0o600 });
   }, { source: "test", mode: "oauth" });
   const work = path.join(root, "work");
@@ -54,7 +55,7 @@ function run(w: World, command: string[], env: Record<string, string> = {}) {
   return runEntrypoint(["run", "--store", w.store, "--user", RUNTIME_USER, "--work-dir", w.work, "--", ...command], { env: { ...ENDPOINT_ENV(), ...env } });
 }
 
-const storeCapture = (store: string) => new Store(store).readCurrent()!;
+const storeCapture = (store: string) => new DirStore(store).readCurrentSync()!;
 const storeTokens = (store: string) => storeCapture(store).credentials!.claudeAiOauth;
 
 /** The fake's counters from now on. */
@@ -187,7 +188,7 @@ async function writeBackWorld(): Promise<WriteBack & { script(options: { waitBef
   const w = await world(8 * HOUR);
   const credentials = fs.readFileSync(path.join(storeCapture(w.store).dir, ".credentials.json"));
   const projects = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`/work/project-${i}`, { allowedTools: [], history: [`entry ${i}`] }]));
-  await new Store(w.store).commit((draft) => {
+  await commit(new DirStore(w.store), (draft) => {
     fs.writeFileSync(path.join(draft, ".credentials.json"), credentials, { mode: 0o600 });
     fs.writeFileSync(path.join(draft, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, projects }), { mode: 0o600 });
   }, { source: "test", mode: "oauth" });

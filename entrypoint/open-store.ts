@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import { UserError } from "../core/errors";
 import type { Owner } from "../core/safe-fs";
-import { Store } from "../core/store";
+import type { Store } from "../core/store";
+import { DirStore } from "../core/store-dir";
+import { parseStoreAddress } from "../core/store-address";
 
 /** The host user who owns the store: given as "uid:gid", else whoever owns the store dir now. */
 function resolveOwner(spec: string | undefined, storeDir: string): Owner {
@@ -18,7 +20,11 @@ function resolveOwner(spec: string | undefined, storeDir: string): Owner {
   }
 }
 
-/** The store at `storeDir`, writing files as its owner. */
-export function openStore(storeDir: string, ownerSpec: string | undefined): Store {
-  return new Store(storeDir, resolveOwner(ownerSpec, storeDir));
+/** The store at `address` (--store): the backend its address names. A directory store writes files as its owner. */
+export function openStore(address: string, ownerSpec: string | undefined): Store {
+  const parsed = parseStoreAddress(address);
+  switch (parsed.kind) {
+    case "dir":
+      return new DirStore(parsed.path, resolveOwner(ownerSpec, parsed.path));
+  }
 }
