@@ -45,6 +45,10 @@ afterAll(async () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+  if (manager) {
+    const volumes = (await swarmDocker(["volume", "ls", "--quiet", "--filter", `name=${PREFIX}`])).stdout.split("\n").filter(Boolean);
+    if (volumes.length) await swarmDocker(["volume", "rm", ...volumes]);
+  }
   await fake?.close();
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
@@ -157,6 +161,28 @@ describe("Docker Swarm secret (second dockerd in swarm mode)", { timeout: 300_00
     expect(a.logs).toContain("secret: denied");
     expect(a.logs).toContain("claude: answered");
     expect(fake.stats.messagesOk).toBeGreaterThanOrEqual(1);
+    expect(fake.stats.refreshOk + fake.stats.invalidGrant).toBe(0);
+  });
+
+  it("a Docker volume store on the manager: read by the entrypoint in a container, the secret without the refresh token", async () => {
+    const login = fake.login();
+    const file = path.join(scratch, "volume-login.json");
+    fs.writeFileSync(file, serializeJson({ claudeAiOauth: login }), { mode: 0o600 });
+    const volume = `${PREFIX}-store`;
+    const imported = await plugin(["setup", "--from", file, "--volume", volume]);
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    const made = await plugin(["swarm", "secret", "--volume", volume, "--name", `${PREFIX}-vol`]);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const labels = JSON.parse((await swarmDocker(["secret", "inspect", "--format", "{{json .Spec.Labels}}", `${PREFIX}-vol-1`])).stdout);
+    expect(labels).toMatchObject({ "io.claudeauth.generation": "1", "io.claudeauth.mode": "oauth", "io.claudeauth.refresh-token": "omitted" });
+
+    const job = await runJob(`${PREFIX}-vol-job`, [...printedServiceFlags(made.stdout), ...fakeEndpointFlags(), ...QUICK], ["sh", "-c", PROBE]);
+    expect(job.state, job.logs).toMatch(/^Complete/);
+    const seen = new Set([...job.logs.matchAll(/^seen ([0-9a-f]{64})$/gm)].map((m) => m[1]));
+    expect(seen.has(sha256(login.accessToken)), job.logs).toBe(true);
+    expect(seen.has(sha256(login.refreshToken))).toBe(false);
+    expect(job.logs).toContain("claude: answered");
+    // The store kept its refresh token: it is the one that renews the login.
     expect(fake.stats.refreshOk + fake.stats.invalidGrant).toBe(0);
   });
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodeSwarmSecret } from "../../core/swarm-secret";
 import { runEntrypoint } from "../support/entrypoint";
-import { claudeJsonText, credentialsText, tempRoot } from "../support/fixtures";
+import { claudeJsonText, credentialsText, seedStore, tempRoot } from "../support/fixtures";
 import { expectNoTokens } from "../support/tokens";
 import { canRunEntrypointTests } from "../support/test-user";
 
@@ -42,7 +42,7 @@ describe.runIf(canRunEntrypointTests())("a Swarm secret as the store", () => {
     expect(result.stdout).toMatch(message);
   });
 
-  it.each(["refresh", "setup"])("%s refuses a secret (read-only) with the fix, and leaves it as it was", async (mode) => {
+  it.each(["refresh", "setup", "import", "logout", "inspect"])("%s refuses a secret (read-only) with the fix, and leaves it as it was", async (mode) => {
     const file = secretFile({ ".credentials.json": credentialsText("ro", { expiresInMs: 8 * HOUR }) });
     const before = fs.readFileSync(file);
     const result = await runEntrypoint([mode, "--store", file]);
@@ -50,5 +50,38 @@ describe.runIf(canRunEntrypointTests())("a Swarm secret as the store", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^claudeauth: error: cannot ${mode} with the Swarm secret .* a secret is read-only; ${mode} the store on a manager and rotate the secret \\(docker claudeauth swarm secret --rotate SERVICE\\)\\n$`));
     expect(fs.readFileSync(file)).toEqual(before);
+  });
+
+  it("swarm-secret mode prints the store's current capture for docker secret create, without the refresh token unless asked", async () => {
+    const store = path.join(tempRoot(), "store");
+    const credentials = credentialsText("mode", { expiresInMs: 8 * HOUR });
+    const claudeJson = claudeJsonText();
+    const capture = await seedStore(store, { ".credentials.json": credentials, ".claude.json": claudeJson, "settings.json": "{}\n" });
+    const stored = JSON.parse(credentials).claudeAiOauth;
+    const printed = async (flags: string[]) => {
+      const result = await runEntrypoint(["swarm-secret", "--store", store, ...flags], { allowTokens: "the capture's files, for docker secret create's stdin" });
+      expect(result.status, result.stderr).toBe(0);
+      expectNoTokens(result.stderr);
+      expect(result.stdout.split("\n")).toHaveLength(2);
+      return JSON.parse(result.stdout) as { generation: number; files: Record<string, string> };
+    };
+
+    const plain = await printed([]);
+    expect(plain.generation).toBe(capture.generation);
+    expect(Object.keys(plain.files).sort()).toEqual([".claude.json", ".credentials.json", "claudeauth.json"]);
+    expect(plain.files[".claude.json"]).toBe(claudeJson);
+    const oauth = JSON.parse(plain.files[".credentials.json"]!).claudeAiOauth;
+    expect(oauth.accessToken).toBe(stored.accessToken);
+    expect(oauth.refreshToken).toBe("");
+
+    const full = await printed(["--include-refresh-token"]);
+    expect(full.files[".credentials.json"]).toBe(credentials);
+  });
+
+  it("swarm-secret mode refuses a store that holds no login, in one line", async () => {
+    const result = await runEntrypoint(["swarm-secret", "--store", path.join(tempRoot(), "empty")]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^claudeauth: error: not logged in: the store at .* holds no login; run "docker claudeauth setup" first\n$/);
   });
 });
