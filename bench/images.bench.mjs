@@ -69,7 +69,7 @@ async function ensureImages() {
   const plugin = path.join(ROOT, "dist/docker-claudeauth");
   const help = await execa(plugin, ["build", "--help"], { reject: false });
   if (help.exitCode === 0 && /--ca-cert/.test(help.stdout + help.stderr)) {
-    await execa(plugin, ["build", "--ca-cert", "/etc/ssl/certs/ca-certificates.crt"], { stdio: ["ignore", "ignore", "inherit"] });
+    await execa(plugin, ["build", "--network", "host", "--ca-cert", "/etc/ssl/certs/ca-certificates.crt"], { stdio: ["ignore", "ignore", "inherit"] });
     return "built with docker-claudeauth build";
   }
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-bench-context-"));

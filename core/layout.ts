@@ -7,6 +7,8 @@ export const CREDENTIALS_FILE = ".credentials.json";
 export const CLAUDE_JSON_FILE = ".claude.json";
 export const LONG_LIVED_TOKEN_FILE = "oauth-token";
 export const CAPTURE_META_FILE = "claudeauth.json";
+/** At the store root: digests of refresh tokens the endpoint rejected (never sent again). */
+export const REJECTED_FILE = "rejected";
 
 /**
  * The one size bound for every file the binaries read or copy from a home, a capture or a

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { CAPTURE_META_FILE, GENERATION_NAME, generationName } from "./layout";
+import { CAPTURE_META_FILE, GENERATION_NAME, REJECTED_FILE, generationName } from "./layout";
 import { fsyncDirectory, lstatOrNull, makePrivateDir, replaceFileAtomically, writeNewFile, type Owner } from "./safe-fs";
 import { withLock, type Lock, type LockOptions } from "./lock";
 import { log } from "./output";
@@ -27,7 +27,7 @@ const LOCK = ".lock";
 const TEMP_PREFIX = ".tmp-";
 const KEEP_GENERATIONS = 3;
 const RESCUE = "rescue.json";
-const REJECTED = "rejected";
+const REJECTED = REJECTED_FILE;
 const KEEP_REJECTED = 16;
 const RESCUE_RESERVE = ".rescue.reserve";
 /** Room claimed for a rescue before a refresh token is spent: far more than any credentials file. */
@@ -169,6 +169,11 @@ export class DirStore implements Store {
   }
 
   /** The store's own entries with kinds, modes and owners, for status and doctor; never a file's contents. */
+  /** Whether the endpoint rejected this refresh token (read without the lock: for reports; spending re-checks under it). */
+  wasRejected(refreshToken: string): boolean {
+    return (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").includes(sha256(refreshToken));
+  }
+
   list(): DirListing {
     const listing: DirListing = { exists: false, entries: [], unreadable: [] };
     const add = (relative: string): FileEntry | null => {
@@ -223,7 +228,7 @@ export class DirStore implements Store {
         fsyncDirectory(this.capturesDir);
       },
       assertHeld: () => lock.assertHeld(),
-      isRejected: async (refreshToken) => (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").includes(sha256(refreshToken)),
+      isRejected: async (refreshToken) => this.wasRejected(refreshToken),
       markRejected: async (refreshToken) => {
         const known = (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").filter(Boolean);
         const kept = [...known.filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);

@@ -3,7 +3,7 @@ import { CREDENTIALS_FILE } from "./layout";
 import { summarize, type CredentialSummary } from "./credentials";
 import { LONG_LIVED_TOKEN_SHAPE } from "./long-lived-token";
 import { UserError, errorMessage } from "./errors";
-import { InvalidCaptureError, readOptional, sha256, type CaptureMeta, type Store } from "./store";
+import { InvalidCaptureError, readOptional, sha256, type Capture, type CaptureMeta, type Store } from "./store";
 import { DirStore, type FileEntry } from "./store-dir";
 
 // What a store holds, as data a person or a monitor may see: never a token, only what
@@ -16,7 +16,8 @@ export type CaptureReport = {
   generation: number;
   /** null: its claudeauth.json does not read (ignored). */
   meta: CaptureMeta | null;
-  credentials: (CredentialSummary & { refreshTokenExpiresAt: number | null }) | null;
+  /** refreshTokenRejected: the endpoint already refused it (known to a directory store; false elsewhere). */
+  credentials: (CredentialSummary & { refreshTokenExpiresAt: number | null; refreshTokenRejected: boolean }) | null;
   longLivedToken: { looksRight: boolean } | null;
   account: { email: string | null; organization: string | null } | null;
   /** A short digest of the login (its credentials or long-lived token), to tell a new login from the same one; not reversible. */
@@ -69,26 +70,36 @@ export async function reportStore(store: Store): Promise<StoreReport> {
   try {
     const capture = await store.readCurrent();
     if (!capture) return report;
-    const oauth = capture.credentials?.claudeAiOauth as Record<string, unknown> | undefined;
-    const account = capture.claudeJson?.oauthAccount;
-    report.current = {
-      generation: capture.generation,
-      meta: capture.ignored.some((i) => i.file === "claudeauth.json") ? null : capture.meta,
-      credentials: capture.credentials
-        ? { ...summarize(capture.credentials), refreshTokenExpiresAt: typeof oauth?.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null }
-        : null,
-      longLivedToken: capture.longLivedToken ? { looksRight: LONG_LIVED_TOKEN_SHAPE.test(capture.longLivedToken) } : null,
-      account: account ? { email: account.emailAddress ?? null, organization: account.organizationName ?? null } : null,
-      login: capture.credentials || capture.longLivedToken ? sha256(JSON.stringify(capture.credentials ?? capture.longLivedToken)).slice(0, 16) : null,
-      ignored: capture.ignored,
-      skipped: capture.skipped,
-    };
+    report.current = captureReport(capture, (refreshToken) => store instanceof DirStore && store.wasRejected(refreshToken));
   } catch (error) {
     if (error instanceof InvalidCaptureError) report.problem = error.problem;
     else if (error instanceof UserError) report.unreadable.push({ path: ".", problem: error.message });
     else report.unreadable.push({ path: ".", problem: errorMessage(error) });
   }
   return report;
+}
+
+/** What a capture holds, never a token. */
+/** wasRejected: whether the endpoint already refused a refresh token (a store that cannot tell says false). */
+export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refreshToken: string) => boolean = () => false): CaptureReport {
+  const oauth = capture.credentials?.claudeAiOauth as Record<string, unknown> | undefined;
+  const account = capture.claudeJson?.oauthAccount;
+  return {
+    generation: capture.generation,
+    meta: capture.ignored.some((i) => i.file === "claudeauth.json") ? null : capture.meta,
+    credentials: capture.credentials
+      ? {
+          ...summarize(capture.credentials),
+          refreshTokenExpiresAt: typeof oauth?.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null,
+          refreshTokenRejected: typeof oauth?.refreshToken === "string" && wasRejected(oauth.refreshToken),
+        }
+      : null,
+    longLivedToken: capture.longLivedToken ? { looksRight: LONG_LIVED_TOKEN_SHAPE.test(capture.longLivedToken) } : null,
+    account: account ? { email: account.emailAddress ?? null, organization: account.organizationName ?? null } : null,
+    login: capture.credentials || capture.longLivedToken ? sha256(JSON.stringify(capture.credentials ?? capture.longLivedToken)).slice(0, 16) : null,
+    ignored: capture.ignored,
+    skipped: capture.skipped,
+  };
 }
 
 function credentialsEmpty(root: string): boolean {

@@ -147,35 +147,39 @@ async function readValid(read: () => Promise<Capture | null>): Promise<Capture |
  * a long-lived token (or, logged out, without either). `lenient` (reading a committed capture): a broken .claude.json or
  * claudeauth.json is ignored (listed in `ignored`) instead of making the capture invalid.
  */
-export function readCapture(dir: string, generation: number, { lenient = false } = {}): Capture {
+export function readCapture(dir: string, generation: number, options: { lenient?: boolean } = {}): Capture {
+  return { ...readCaptureFiles((name) => readOptional(path.join(dir, name)), generation, options), dir };
+}
+
+/** As readCapture, for a capture held elsewhere (a credential helper's entry, in memory): `read` gives a file's text, null when absent. */
+export function readCaptureFiles(read: (name: string) => string | null, generation: number, { lenient = false } = {}): Omit<Capture, "dir"> {
   const ignored: Capture["ignored"] = [];
-  const tolerate = <T>(file: string, read: () => T, fallback: T): T => {
+  const tolerate = <T>(file: string, attempt: () => T, fallback: T): T => {
     try {
-      return read();
+      return attempt();
     } catch (error) {
       if (!lenient || !isCorruption(error)) throw error;
       ignored.push({ file, problem: problemOf(error) });
       return fallback;
     }
   };
-  const meta = tolerate(CAPTURE_META_FILE, () => readMeta(dir), UNKNOWN_META);
+  const meta = tolerate(CAPTURE_META_FILE, () => readMeta(read(CAPTURE_META_FILE)), UNKNOWN_META);
 
-  const credentials = readParsed(path.join(dir, CREDENTIALS_FILE), parseCredentials);
+  const credentials = readParsed(read(CREDENTIALS_FILE), parseCredentials);
   registerSecret(credentials?.claudeAiOauth.accessToken);
   registerSecret(credentials?.claudeAiOauth.refreshToken);
 
-  const longLivedToken = readOptional(path.join(dir, LONG_LIVED_TOKEN_FILE))?.trim() || null;
+  const longLivedToken = read(LONG_LIVED_TOKEN_FILE)?.trim() || null;
   registerSecret(longLivedToken);
   if (!credentials && !longLivedToken && meta.mode !== "logged-out") throw new InvalidCaptureError("the capture holds no credentials (.credentials.json or a long-lived token)");
 
-  const claudeJson = tolerate(CLAUDE_JSON_FILE, () => readParsed(path.join(dir, CLAUDE_JSON_FILE), parseClaudeJson), null);
-  return { generation, dir, meta, credentials, claudeJson, longLivedToken, ignored, skipped: [] };
+  const claudeJson = tolerate(CLAUDE_JSON_FILE, () => readParsed(read(CLAUDE_JSON_FILE), parseClaudeJson), null);
+  return { generation, meta, credentials, claudeJson, longLivedToken, ignored, skipped: [] };
 }
 
 const UNKNOWN_META: CaptureMeta = { schema: 1, capturedAt: "", source: "unknown", mode: "oauth" };
 
-function readMeta(dir: string): CaptureMeta {
-  const text = readOptional(path.join(dir, CAPTURE_META_FILE));
+function readMeta(text: string | null): CaptureMeta {
   if (text === null) return UNKNOWN_META;
   try {
     const value = JSON.parse(text) as Partial<CaptureMeta>;
@@ -199,8 +203,7 @@ export function problemOf(error: unknown): string {
 }
 
 /** A file's parsed content, null when absent; a file that does not parse makes the capture invalid. */
-function readParsed<T>(file: string, parse: (text: string) => Parsed<T>): T | null {
-  const text = readOptional(file);
+function readParsed<T>(text: string | null, parse: (text: string) => Parsed<T>): T | null {
   if (text === null) return null;
   const parsed = parse(text);
   if (!parsed.ok) throw new InvalidCaptureError(parsed.problem);

@@ -53,15 +53,21 @@ export function decodeSwarmSecret(text: string): Parsed<SwarmSecret> {
 export type SwarmSecretFiles = Pick<SwarmSecret, "generation" | "files">;
 
 /**
- * The capture's auth files for a secret. The refresh token stays out unless asked for: nothing
- * in a swarm spends it, and a secret cannot be taken back from the nodes that received it.
+ * The capture's auth files for a secret, read with `read` (a file of the capture by name, null
+ * if absent: its directory, or a helper's bundle in memory). The refresh token stays out unless
+ * asked for: nothing in a swarm spends it, and a secret cannot be taken back from the nodes.
  */
-export function swarmSecretFiles(capture: Capture, includeRefreshToken: boolean): SwarmSecretFiles {
+export function swarmSecretFiles(capture: Omit<Capture, "dir">, includeRefreshToken: boolean, read: (name: string) => string | null): SwarmSecretFiles {
   const files: SwarmSecret["files"] = {};
   for (const name of SWARM_SECRET_FILES) {
-    const text = readOptional(path.join(capture.dir, name));
+    const text = read(name);
     if (text !== null) files[name] = text;
   }
   if (capture.credentials?.claudeAiOauth.refreshToken && !includeRefreshToken) files[CREDENTIALS_FILE] = serializeJson(withoutRefreshToken(capture.credentials));
   return { generation: capture.generation, files };
+}
+
+/** A reader of a capture's files in its directory, for swarmSecretFiles. */
+export function captureDirReader(capture: Capture): (name: string) => string | null {
+  return (name) => readOptional(path.join(capture.dir, name));
 }

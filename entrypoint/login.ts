@@ -12,14 +12,14 @@ const MAX_REQUEST_BYTES = 48 * 1024 * 1024;
 
 export async function importMode(options: Options): Promise<number> {
   const { files, source, expectedGeneration } = parseImportRequest(await readStdin());
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   const capture = await importLogin(store, validateLogin(files, "the login handed in"), source, expectedGeneration);
   print(JSON.stringify({ generation: capture.generation }));
   return 0;
 }
 
 export async function logoutMode(options: Options): Promise<number> {
-  const out = await logout(openStore(options.store, options.owner));
+  const out = await logout(openStore(options.store, options.owner, options));
   if (out) log.info(`logged out (capture ${out.generation} keeps the settings, no token)`);
   print(JSON.stringify({ loggedOut: out !== null, generation: out?.generation ?? null }));
   return 0;

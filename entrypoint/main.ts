@@ -13,7 +13,7 @@ import { notLoggedIn } from "./run";
 import { reportStore } from "../core/store-report";
 import { importMode, logoutMode } from "./login";
 import { refuseSwarmSecret, swarmSecretFile } from "./swarm-secret";
-import { swarmSecretFiles } from "../core/swarm-secret";
+import { captureDirReader, swarmSecretFiles } from "../core/swarm-secret";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -30,7 +30,7 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
 async function inspectMode(options: Options): Promise<number> {
-  print(JSON.stringify(await reportStore(openStore(options.store, options.owner))));
+  print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options))));
   return 0;
 }
 
@@ -40,16 +40,16 @@ async function inspectMode(options: Options): Promise<number> {
  * no network and no log driver), so it is never on a disk. Not through print, which redacts.
  */
 async function swarmSecretMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   const capture = await store.readCurrent();
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
-  const line = JSON.stringify(swarmSecretFiles(capture, options.includeRefreshToken)) + "\n";
+  const line = JSON.stringify(swarmSecretFiles(capture, options.includeRefreshToken, captureDirReader(capture))) + "\n";
   await new Promise<void>((resolve, reject) => process.stdout.write(line, (error) => (error ? reject(error) : resolve())));
   return 0;
 }
 
 async function refreshMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   const capture = await ensureFresh(store, options, options.refreshMarginMs);
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;

@@ -15,6 +15,8 @@ export type LoginPolicy = "none" | "same-account" | "any-account";
 export type Options = {
   mode: Mode;
   store: string;
+  /** The plugin's channel (a unix socket), for a store kept by a credential helper. */
+  channel: string | undefined;
   user: string;
   owner: string | undefined; // "uid:gid" of the host user who owns the store
   uid: number | undefined; // run the workload as this uid instead of the user's
@@ -49,7 +51,8 @@ Modes:
            without the refresh token unless --include-refresh-token
 
 Options (environment variable in brackets):
-  --store DIR            store path [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
+  --store DIR            store path, or helper:NAME [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
+  --channel SOCKET       helper:NAME stores: the plugin's socket [CLAUDEAUTH_CHANNEL] (docker claudeauth sets it)
   --user NAME            runtime user [CLAUDEAUTH_USER] (default claude)
   --owner UID:GID        owner of store files [CLAUDEAUTH_OWNER] (default: the store dir's owner)
   --uid UID --gid GID    run the workload with these ids [CLAUDEAUTH_UID, CLAUDEAUTH_GID]
@@ -76,7 +79,7 @@ export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_c
 const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "inspect", "import", "logout", "swarm-secret"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account", "--include-refresh-token"]);
 const VALUE_FLAGS = new Set([
-  "--store", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
+  "--store", "--channel", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
   "--profile-url",
 ]);
 
@@ -115,6 +118,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   return {
     mode: mode as Mode,
     store: pick("--store", "CLAUDEAUTH_STORE", DEFAULT_STORE_IN_CONTAINER),
+    channel: flags.get("--channel") ?? (env.CLAUDEAUTH_CHANNEL || undefined),
     user: pick("--user", "CLAUDEAUTH_USER", "claude"),
     owner: flags.get("--owner") ?? env.CLAUDEAUTH_OWNER ?? undefined,
     uid: optionalId("--uid", "CLAUDEAUTH_UID"),

@@ -10,6 +10,9 @@ import { dropPrivileges, userEnvironment } from "./privileges";
 import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { refuseReachableStore } from "./store-reach";
+import { ChannelStore } from "./channel-store";
+import { refuseReadableServiceAccountToken } from "./in-cluster";
+import { KubernetesStore } from "../core/kubernetes/store";
 import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
@@ -28,6 +31,8 @@ export async function runMode(options: Options): Promise<number> {
   if (secret) return runFromSwarmSecret(secret, options, user);
   const store = openMountedStore(options);
   if (store instanceof DirStore) refuseReachableStore(store.root, user);
+  if (store instanceof ChannelStore) refuseReachableStore(store.mirrorRoot, user);
+  if (store instanceof KubernetesStore) refuseReadableServiceAccountToken(user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
 
   const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
@@ -67,7 +72,7 @@ function runFromSwarmSecret(file: string, options: Options, user: RuntimeUser): 
 }
 
 function openMountedStore(options: Options): Store {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   if (store instanceof DirStore && !fs.existsSync(store.root)) {
     throw new UserError(`no store at ${options.store}: mount one (docker claudeauth run does) or set CLAUDEAUTH_STORE`);
   }

@@ -20,7 +20,7 @@ import type { Options } from "./options";
 // Setup mode: the user logs in with the real CLI; every time its credentials appear or
 // change, and once more when it exits or a signal arrives, the auth state is captured.
 export async function setupMode(options: Options): Promise<number> {
-  const store = openStore(options.store, options.owner);
+  const store = openStore(options.store, options.owner, options);
   await store.ensure();
   if (options.tokenStdin) return captureTokenFromStdin(store);
 

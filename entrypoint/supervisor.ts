@@ -1,5 +1,6 @@
 import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
+import { formatDuration } from "../core/duration";
 import type { Owner } from "../core/safe-fs";
 import type { Capture, Store } from "../core/store";
 import type { CredentialsFile } from "../core/credentials";
@@ -41,7 +42,10 @@ export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs:
       }
       schedule(nextRefreshIn(capture.credentials!.claudeAiOauth.expiresAt, marginMs));
     } catch (error) {
-      log.warn(`could not refresh the access token: ${errorMessage(error)}; retrying in a minute`);
+      // The run is not stopped: the token it has serves until it expires.
+      const left = capture.credentials!.claudeAiOauth.expiresAt - Date.now();
+      const goesOn = left > 0 ? `the run goes on with its access token (valid for ${formatDuration(left)} more)` : "the run's access token has expired";
+      log.warn(`could not refresh the access token: ${errorMessage(error)}; ${goesOn}; retrying in a minute`);
       schedule(RETRY_MS);
     }
   };

@@ -4,6 +4,7 @@ import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { decodeSwarmSecret, SWARM_SECRET_MAX_BYTES, SWARM_SECRET_PATH } from "../core/swarm-secret";
 import { InvalidCaptureError, readCapture, type Capture } from "../core/store";
 import { DirStore } from "../core/store-dir";
+import { parseStoreAddress } from "../core/store-address";
 import { lstatOrNull, readRegularFile, UnsafeFileError, writeNewFile } from "../core/safe-fs";
 import { formatRelative } from "../core/duration";
 import { UserError, errorMessage } from "../core/errors";
@@ -26,6 +27,7 @@ const RUN_HINT = "on a manager: docker claudeauth refresh, then docker claudeaut
  * at /run/secrets/claudeauth.
  */
 export function swarmSecretFile(store: string): string | null {
+  if (parseStoreAddress(store).kind !== "dir") return null;
   if (lstatOrNull(store)?.isFile()) return store;
   if (store === DEFAULT_STORE_IN_CONTAINER && !new DirStore(store, undefined, { quiet: true }).exists() && lstatOrNull(SWARM_SECRET_PATH)?.isFile()) return SWARM_SECRET_PATH;
   return null;

@@ -53,7 +53,10 @@ async function bundle(entry, name) {
     format: "cjs",
     minify: true,
     legalComments: "none",
-    define: { "process.env.CLAUDEAUTH_VERSION": JSON.stringify(version) },
+    // ESM packages (yargs) read import.meta.url when they load; a CommonJS bundle has none, so
+    // it is the bundle's own file URL (the executable's path inside a single executable).
+    define: { "process.env.CLAUDEAUTH_VERSION": JSON.stringify(version), "import.meta.url": "__bundleUrl" },
+    banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
     logLevel: "warning",
   });
   return outfile;

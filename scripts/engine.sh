@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test-engine bootstrap for CI and developers: make sure a Docker engine answers.
-# Idempotent: exits 0 at once, silently, when `docker info` already works.
+# Idempotent: installs the test tools it lacks, then exits 0 silently when `docker info` already works.
 #
 # The engine is started without a bridge and without iptables rules, so containers never get
 # private-range addresses: tests run containers with `--network none` (or `--network host`).
@@ -12,6 +12,21 @@ WAIT_SECONDS=60
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+install_missing() {
+  ((${#missing[@]})) || return 0
+  echo "engine.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The encrypted-store tests (test/e2e/helper-store.test.ts) use Debian's pass through its
+# Docker credential helper: needed whether or not the engine is up already.
+missing=()
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+command -v pass >/dev/null 2>&1 || missing+=(pass)
+command -v docker-credential-pass >/dev/null 2>&1 || missing+=(golang-docker-credential-helpers)
+install_missing
+
 engine_up && exit 0
 
 missing=()
@@ -22,11 +37,7 @@ command -v tmux >/dev/null 2>&1 || missing+=(tmux)                 # terminal te
 command -v aarch64-linux-gnu-strip >/dev/null 2>&1 || missing+=(binutils-aarch64-linux-gnu)
 command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)          # examples/compose.yaml
-if ((${#missing[@]})); then
-  echo "engine.sh: installing ${missing[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_missing
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   # A killed dockerd leaves its pid file behind and the next one refuses to start.

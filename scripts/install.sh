@@ -32,6 +32,9 @@ fi
 # 4. The images, unless both carry this version and this entrypoint (their labels say).
 plugin=dist/docker-claudeauth
 build_args=(--if-changed)
+# Builds use Docker's default network; an engine without a bridge (dockerd --bridge=none, as on
+# some CI machines) has none that reaches the internet, so there the build uses the host's.
+if ! docker network inspect bridge >/dev/null 2>&1; then build_args+=(--network host); fi
 if [[ -n ${CLAUDEAUTH_CA_CERT:-} ]]; then
   build_args+=(--ca-cert "$CLAUDEAUTH_CA_CERT")
 elif ! "$plugin" build --check >/dev/null 2>&1; then

@@ -7,5 +7,5 @@ export const logoutCommand: CommandSpec = {
   summary: "Remove a profile's login from its store, keeping its settings",
   description: "Every capture holding a token is removed; .claude.json and the user settings stay for the next login. The tokens stay valid at Anthropic until they expire: the command says where to revoke them.",
   options: [...STORE_OPTIONS],
-  run: async (args, { docker }) => (await import("../services/logout")).logoutProfile({ selection: storeSelection(args) }, docker),
+  run: async (args, { docker }) => (await import("../services/logout")).logoutProfile({ selection: storeSelection(args, "logout") }, docker),
 };

@@ -1,3 +1,4 @@
+import { FORMAT_OPTIONS, formatArg } from "../docker-cli/format";
 import { boolArg, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
@@ -7,9 +8,9 @@ export const profileLsCommand: CommandSpec = {
   usage: "[OPTIONS]",
   summary: "List profiles: host stores under the hub directory and labelled volumes",
   options: [
-    { name: "json", type: "boolean", description: "Print JSON" },
+    ...FORMAT_OPTIONS,
     { name: "quiet", short: "q", type: "boolean", description: "Only print profile names" },
   ],
   run: async (args, { docker }) =>
-    (await import("../services/profiles")).listProfiles({ json: boolArg(args, "json"), quiet: boolArg(args, "quiet") }, docker),
+    (await import("../services/profiles")).listProfiles({ format: formatArg(args, "profile ls"), quiet: boolArg(args, "quiet") }, docker),
 };

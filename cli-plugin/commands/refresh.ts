@@ -1,4 +1,4 @@
-import { arrayArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, envArgs, volumeArgs, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const refreshCommand: CommandSpec = {
@@ -12,7 +12,7 @@ progress keep working. With --if-expiring-within, does nothing while the token l
     { name: "if-expiring-within", type: "string", placeholder: "duration", description: "Refresh only if the access token expires within this long (e.g. 1h)" },
     { name: "network", type: "string", placeholder: "string", description: "Network of the container (as docker run --network)" },
     { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables (e.g. -e HTTPS_PROXY)" },
-    { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume (as docker run -v), e.g. a proxy's CA" },
+    { name: "quiet", short: "q", type: "boolean", description: "Print nothing but errors (for cron)" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
     ...CONTAINER_OPTIONS,
   ],
@@ -20,12 +20,13 @@ progress keep working. With --if-expiring-within, does nothing while the token l
   run: async (args, { docker }) =>
     (await import("../services/refresh")).refresh(
       {
-        selection: storeSelection(args),
+        selection: storeSelection(args, "refresh"),
         ifExpiringWithin: stringArg(args, "if-expiring-within"),
         network: stringArg(args, "network"),
         image: stringArg(args, "image"),
-        env: arrayArg(args, "env"),
-        volumes: arrayArg(args, "volume-mount"),
+        env: envArgs(args),
+        volumes: volumeArgs(args, "refresh"),
+        quiet: boolArg(args, "quiet"),
         mounts: arrayArg(args, "mount"),
         hardening: hardeningArg(args, "refresh"),
       },

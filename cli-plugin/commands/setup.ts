@@ -1,10 +1,10 @@
-import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, passthroughCommand, STORE_OPTIONS, storeSelection, stringArg, envArgs, volumeArgs, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const setupCommand: CommandSpec = {
   path: ["setup"],
   aliases: ["login"],
-  usage: "[OPTIONS] [-- COMMAND [ARG...]]",
+  usage: "[OPTIONS] [COMMAND [ARG...]]",
   summary: "Log in once in the setup image and capture the login into the profile's store",
   description: `Runs "claude" (or COMMAND) in the setup image with the store mounted; when the CLI has
 logged in and exits (or on Ctrl-C / docker stop), its login is captured into the store.
@@ -20,9 +20,7 @@ with a scripted login COMMAND.`,
     { name: "no-tty", type: "boolean", description: "Do not allocate a terminal (for a scripted login COMMAND)" },
     { name: "network", type: "string", placeholder: "string", description: "Network of the setup container (default: Docker's default; the login needs the internet)" },
     { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables in the container (NAME=VALUE, or NAME to pass yours)" },
-    { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume into the setup container (as docker run -v)" },
     { name: "image", type: "string", placeholder: "string", description: "Setup image to use (default claudeauth/setup:VERSION)" },
-    { name: "ca-cert", type: "string", placeholder: "string", description: "CA certificate (PEM) to trust when the setup image has to be built", complete: "files" },
     ...CONTAINER_OPTIONS,
   ],
   examples: [
@@ -36,7 +34,7 @@ with a scripted login COMMAND.`,
   run: async (args, { docker }) =>
     (await import("../services/setup")).setup(
       {
-        selection: storeSelection(args),
+        selection: storeSelection(args, "setup"),
         command: passthroughCommand(args),
         noTty: boolArg(args, "no-tty"),
         network: stringArg(args, "network"),
@@ -46,8 +44,8 @@ with a scripted login COMMAND.`,
         move: boolArg(args, "move"),
         image: stringArg(args, "image"),
         caCert: stringArg(args, "ca-cert"),
-        env: arrayArg(args, "env"),
-        volumes: arrayArg(args, "volume-mount"),
+        env: envArgs(args),
+        volumes: volumeArgs(args, "setup"),
         mounts: arrayArg(args, "mount"),
         hardening: hardeningArg(args, "setup"),
       },

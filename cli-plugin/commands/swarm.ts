@@ -30,7 +30,7 @@ manager's cron with refresh and --rotate. --rotate moves the services to this ve
   run: async (args, { docker }) =>
     (await import("../services/swarm")).swarmSecret(
       {
-        selection: storeSelection(args),
+        selection: storeSelection(args, "swarm secret"),
         name: stringArg(args, "name"),
         rotate: boolArg(args, "rotate"),
         services: args._.map(String),

@@ -1,5 +1,6 @@
 import { parseDuration } from "../../core/duration";
-import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, type CommandSpec } from "../docker-cli/spec";
+import { FORMAT_OPTIONS, formatArg } from "../docker-cli/format";
+import { arrayArg, boolArg, CONTAINER_OPTIONS, hardeningArg, STORE_OPTIONS, storeSelection, stringArg, envArgs, volumeArgs, type CommandSpec } from "../docker-cli/spec";
 
 // The implementation is loaded when the command runs: other commands start faster.
 export const testCommand: CommandSpec = {
@@ -12,24 +13,25 @@ says which of ok / token rejected / not logged in / network unreachable it is, w
     ...STORE_OPTIONS,
     { name: "network", type: "string", placeholder: "string", description: "Network of the container (as docker run --network)" },
     { name: "env", short: "e", type: "string", array: true, placeholder: "list", description: "Set environment variables (e.g. -e HTTPS_PROXY)" },
-    { name: "volume-mount", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume (as docker run -v)" },
     { name: "timeout", type: "string", placeholder: "duration", description: "Give up after this long", default: "90s" },
     { name: "image", type: "string", placeholder: "string", description: "Production image to use (default claudeauth/run:VERSION)" },
-    { name: "json", type: "boolean", description: "Print JSON" },
+    ...FORMAT_OPTIONS,
+    { name: "quiet", short: "q", type: "boolean", description: "Print nothing: the exit code says whether the login works" },
     ...CONTAINER_OPTIONS,
   ],
   run: async (args, { docker }) =>
     (await import("../services/test")).check(
       {
-        selection: storeSelection(args),
+        selection: storeSelection(args, "test"),
         network: stringArg(args, "network"),
         image: stringArg(args, "image"),
-        env: arrayArg(args, "env"),
-        volumes: arrayArg(args, "volume-mount"),
+        env: envArgs(args),
+        volumes: volumeArgs(args, "test"),
         mounts: arrayArg(args, "mount"),
         hardening: hardeningArg(args, "test"),
         timeoutMs: parseDuration(stringArg(args, "timeout") ?? "90s"),
-        json: boolArg(args, "json"),
+        format: formatArg(args, "test"),
+        quiet: boolArg(args, "quiet"),
       },
       docker,
     ),

@@ -5,7 +5,7 @@ import { complete } from "./completion";
 import { Docker } from "../engine/docker";
 import { commandHelp, groupHelp, rootHelp } from "./help";
 import { parseInvocation, type Invocation } from "./invocation";
-import { parseCommandArgs } from "./parse";
+import { ownArgs, parseCommandArgs } from "./parse";
 import { exitCodeFor, installSignalHandlers, stoppedBy } from "./signals";
 import { LEADING_OPTIONS, UsageError, type CommandSpec, type GroupSpec } from "./spec";
 
@@ -52,8 +52,10 @@ export function resolveCommand(args: string[]): Resolved {
 }
 
 function wantsHelp(args: string[]): boolean {
+  const resolved = resolveCommand(args);
   const end = args.indexOf("--");
-  return (end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+  const own = resolved.kind === "command" ? ownArgs(resolved.command, resolved.args) : end === -1 ? args : args.slice(0, end);
+  return own.some((a) => a === "--help" || a === "-h");
 }
 
 function showHelp(args: string[]): number {
@@ -77,7 +79,7 @@ async function dispatch(invocation: Invocation): Promise<number> {
   const args = invocation.args;
   if (invocation.kind === "help") return showHelp(args);
   if (args[0] === "help") return showHelp(args.slice(1));
-  if (args[0] === "--version" && args.length === 1) return (await import("../services/version")).version({ short: false, format: undefined });
+  if (args[0] === "--version" && args.length === 1) return (await import("../services/version")).version({ short: false, format: { kind: "table" } });
   if (wantsHelp(args)) return showHelp(args);
 
   const resolved = resolveCommand(args);

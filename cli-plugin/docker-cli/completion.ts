@@ -46,7 +46,7 @@ export function complete(words: string[]): string[] {
     } else if (group && !command) {
       command = group.commands.find((c) => c.path[1] === word || c.aliases?.includes(word));
       if (command) options = command.options;
-    }
+    } else if (command?.passthrough) return [`:${DEFAULT}`]; // the workload's COMMAND: its words, not ours
   }
 
   const previous = before[before.length - 1];

@@ -3,7 +3,9 @@ import { makeYargs } from "./yargs";
 import { UsageError, type Args, type CommandSpec } from "./spec";
 
 // Parses one command's arguments with yargs, from its spec. Usage errors carry exit code
-// 125 and Docker's wording ("unknown flag: --x", "flag needs an argument: --x").
+// 125 and Docker's wording ("unknown flag: --x", "flag needs an argument: --x"). A command
+// that runs a COMMAND (run, setup) stops at its first argument, as docker run stops at the
+// image: `run claude --version` gives --version to claude; "--" before COMMAND still works.
 
 export function parseCommandArgs(spec: CommandSpec, args: string[]): Args {
   const helpCommand = `docker claudeauth ${spec.path.join(" ")}`;
@@ -17,6 +19,7 @@ export function parseCommandArgs(spec: CommandSpec, args: string[]): Args {
       "parse-positional-numbers": false,
       "dot-notation": false,
       "duplicate-arguments-array": true,
+      "halt-at-non-option": spec.passthrough === true,
     })
     .strictOptions();
   for (const option of spec.options) {
@@ -46,6 +49,25 @@ export function parseCommandArgs(spec: CommandSpec, args: string[]): Args {
     throw new UsageError(`"${helpCommand}" takes no command after "--"`, helpCommand);
   }
   return parsed;
+}
+
+/**
+ * The arguments that are the command's own flags: all of them, or for a command that runs a
+ * COMMAND those before it (so `run claude --help` is claude's help, not ours).
+ */
+export function ownArgs(spec: CommandSpec, args: string[]): string[] {
+  const end = args.indexOf("--");
+  const own = end === -1 ? args : args.slice(0, end);
+  if (!spec.passthrough) return own;
+  const takesValue = (name: string) => spec.options.some((o) => o.type === "string" && (o.name === name || o.short === name));
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]!;
+    if (!arg.startsWith("-") || arg === "-") return own.slice(0, i);
+    if (arg.includes("=")) continue;
+    const name = arg.startsWith("--") ? arg.slice(2) : arg.slice(-1);
+    if (takesValue(name)) i++;
+  }
+  return own;
 }
 
 function translate(message: string, args: string[]): string {

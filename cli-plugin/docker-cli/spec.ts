@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { UserError } from "../../core/errors";
 import type { Docker, Hardening } from "../engine/docker";
 import type { Invocation } from "./invocation";
@@ -52,12 +54,28 @@ export class UsageError extends UserError {
 export const STORE_OPTIONS: OptionSpec[] = [
   { name: "profile", type: "string", placeholder: "string", description: 'Profile (store) to use (default "default")', complete: "profiles" },
   { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE)", complete: "files" },
-  { name: "volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
+  { name: "store-volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
+  { name: "kubeconfig", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)", complete: "files" },
+  { name: "context", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig context (default: its current context)" },
 ];
+
+/**
+ * Until 0.1 --volume named the store volume; now it is a bind mount, as in docker run. Commands
+ * that take no mounts keep it hidden, so that the old use gets a pointer, not "unknown flag".
+ */
+export const OLD_VOLUME_OPTION: OptionSpec = { name: "volume", type: "string", array: true, placeholder: "list", description: "Renamed --store-volume", hidden: true };
 
 // Options of every command that starts a container for a workload: more mounts, more
 // capabilities, or none of the default hardening (README, "Hardening").
 export const CONTAINER_OPTIONS: OptionSpec[] = [
+  {
+    name: "ca-cert",
+    type: "string",
+    placeholder: "string",
+    description: "CA certificate (PEM) of a TLS-intercepting proxy, trusted in the container (setup: and by a build of its image)",
+    complete: "files",
+  },
+  { name: "volume", short: "v", type: "string", array: true, placeholder: "list", description: "Bind mount a volume (as docker run -v), e.g. -v \"$PWD/data:/data:ro\"" },
   { name: "mount", type: "string", array: true, placeholder: "mount", description: "Attach a filesystem mount (as docker run --mount), e.g. type=tmpfs,target=/cache" },
   { name: "cap-add", type: "string", array: true, placeholder: "list", description: "Add a Linux capability to the kept set (as docker run --cap-add)" },
   {
@@ -68,7 +86,7 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
 ];
 
 /** Options that may come before the command: `docker claudeauth --profile x status`. */
-export const LEADING_OPTIONS = STORE_OPTIONS;
+export const LEADING_OPTIONS = [...STORE_OPTIONS, OLD_VOLUME_OPTION];
 
 export function stringArg(args: Args, name: string): string | undefined {
   const value = args[name];
@@ -87,10 +105,43 @@ export function boolArg(args: Args, name: string): boolean {
 }
 
 /** The store flags; an explicitly empty --profile "" stays empty, so that it is refused. */
-export function storeSelection(args: Args): StoreSelection {
+export function storeSelection(args: Args, command: string): StoreSelection {
+  refuseOldVolumeFlag(args, command);
   const profile = args.profile;
   const given = Array.isArray(profile) ? profile[profile.length - 1] : profile;
-  return { profile: given === undefined ? undefined : String(given), store: stringArg(args, "store"), volume: stringArg(args, "volume") };
+  return {
+    profile: given === undefined ? undefined : String(given),
+    store: stringArg(args, "store"),
+    volume: stringArg(args, "store-volume"),
+    kubeconfig: stringArg(args, "kubeconfig"),
+    context: stringArg(args, "context"),
+  };
+}
+
+/**
+ * -v/--volume is a bind mount, as in docker run ("SRC:DST", or "/DST" for an anonymous
+ * volume). A bare name is the old --volume NAME (the store volume): say where it went,
+ * for one release, rather than let Docker answer "invalid volume specification".
+ */
+function refuseOldVolumeFlag(args: Args, command: string): void {
+  const old = arrayArg(args, "volume").find((value) => !value.includes(":") && !value.startsWith("/"));
+  if (old !== undefined) throw new UsageError(`--volume is now a bind mount (as docker run -v SRC:DST); the store volume is --store-volume ${old}`, `docker claudeauth ${command}`);
+}
+
+/** Where --ca-cert is mounted in the container. */
+export const CA_CERT_IN_CONTAINER = "/etc/claudeauth/ca.pem";
+
+/** -v/--volume values, checked for the old meaning (see refuseOldVolumeFlag), and --ca-cert's mount. */
+export function volumeArgs(args: Args, command: string): string[] {
+  refuseOldVolumeFlag(args, command);
+  const ca = stringArg(args, "ca-cert");
+  if (ca !== undefined && !fs.existsSync(ca)) throw new UsageError(`--ca-cert ${ca}: no such file`, `docker claudeauth ${command}`);
+  return [...arrayArg(args, "volume"), ...(ca === undefined ? [] : [`${path.resolve(ca)}:${CA_CERT_IN_CONTAINER}:ro`])];
+}
+
+/** -e values, and with --ca-cert the variable that makes Node (the entrypoint) and the Claude CLI trust it. */
+export function envArgs(args: Args): string[] {
+  return [...arrayArg(args, "env"), ...(stringArg(args, "ca-cert") === undefined ? [] : [`NODE_EXTRA_CA_CERTS=${CA_CERT_IN_CONTAINER}`])];
 }
 
 /** The hardening asked for with CONTAINER_OPTIONS; --cap-add takes what Docker does (NET_ADMIN, CAP_NET_ADMIN, ALL). */

@@ -67,6 +67,14 @@ export class Docker {
     return "the current context";
   }
 
+  /** The engine's address (unix:///..., tcp://..., ssh://...): -H, DOCKER_HOST, else the context's; null if unknown. */
+  async endpoint(): Promise<string | null> {
+    const host = /^host (\S+)/.exec(this.describeEngine())?.[1];
+    if (host) return host;
+    const result = await this.capture(["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]);
+    return result.code === 0 && result.stdout.trim() ? result.stdout.trim() : null;
+  }
+
   private env(): NodeJS.ProcessEnv {
     const env = { ...process.env };
     delete env.DOCKER_CLI_PLUGIN_SOCKET;

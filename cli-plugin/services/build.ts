@@ -17,8 +17,10 @@ export type BuildOptions = {
   only: ImageKind | undefined;
   caCert: string | undefined;
   buildArgs: string[];
-  network: string;
+  /** Network for RUN steps; default: the builder's own (a docker-container builder may refuse "host"). */
+  network: string | undefined;
   noCache: boolean;
+  /** Nothing but errors on the terminal. */
   quiet: boolean;
   /** Leave alone an image that already carries this plugin's version and entrypoint. */
   ifChanged?: boolean;
@@ -49,15 +51,16 @@ async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch:
   // The entrypoint image carries every architecture's entrypoint: one image, made beside the engine's own.
   const digests: Record<ImageKind, string> = { run: sha256(entrypoints[arch]), setup: sha256(entrypoints[arch]), entrypoint: sha256(...ARCHITECTURES.map((a) => entrypoints[a])) };
   const tag = (kind: ImageKind) => `${imageRepository(kind)}:${VERSION}${suffix}`;
+  const info = options.quiet ? () => undefined : log.info;
   const wanted: ImageKind[] = options.only ? [options.only] : ["run", "setup", ...(suffix ? [] : ["entrypoint" as const])];
   const kinds: ImageKind[] = [];
   for (const kind of wanted) {
     const skip = (options.ifChanged || options.check) && (await isCurrent(docker, tag(kind), digests[kind]));
-    if (skip) log.info(`${tag(kind)} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
+    if (skip) info(`${tag(kind)} is current (this version and entrypoint)${options.check ? "" : ": not rebuilt"}`);
     else kinds.push(kind);
   }
   if (options.check) {
-    for (const kind of kinds) log.info(`${tag(kind)} needs a build`);
+    for (const kind of kinds) info(`${tag(kind)} needs a build`);
     return kinds.length === 0 ? 0 : 1;
   }
   if (kinds.length === 0) return 0;
@@ -72,10 +75,10 @@ async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch:
 
     // The production image first: the setup image then reuses its builder stage from the cache.
     for (const [index, kind] of kinds.entries()) {
-      log.info(`building ${tag(kind)} (${index + 1}/${kinds.length}, linux/${arch})${options.caCert ? ` trusting ${options.caCert}` : ""}`);
+      info(`building ${tag(kind)} (${index + 1}/${kinds.length}, linux/${arch})${options.caCert ? ` trusting ${options.caCert}` : ""}`);
       const args = [
         "build",
-        "--network", options.network,
+        ...(options.network ? ["--network", options.network] : []),
         // Another architecture than the engine's: RUN steps go through binfmt_misc (qemu).
         ...(suffix ? ["--platform", `linux/${arch}`] : []),
         "-f", path.join(context, DOCKERFILES[kind]),
@@ -90,13 +93,16 @@ async function buildFor(docker: Docker, options: BuildOptions, ca: string, arch:
         ...(options.quiet ? ["--quiet"] : []),
         context,
       ];
-      // Docker's own progress goes to the terminal as it comes.
-      const result = await docker.stream(args, { stdin: "ignore", ...(options.quiet ? { onStdout: () => undefined } : {}) });
+      // Docker's own progress goes to the terminal as it comes; quiet, its stderr (the legacy
+      // builder's deprecation notice) only when the build fails.
+      const stderr: Buffer[] = [];
+      const result = await docker.stream(args, { stdin: "ignore", ...(options.quiet ? { onStdout: () => undefined, onStderr: (chunk) => stderr.push(chunk) } : {}) });
       if (result.code !== 0) {
+        process.stderr.write(Buffer.concat(stderr));
         log.error(`building ${tag(kind)} failed (exit code ${result.code})${options.caCert ? "" : "; behind a TLS-intercepting proxy add --ca-cert FILE"}`);
         return result.code;
       }
-      log.info(`built ${tag(kind)} (also tagged :latest${suffix})`);
+      info(`built ${tag(kind)} (also tagged :latest${suffix})`);
     }
     return 0;
   } finally {

@@ -12,13 +12,15 @@ import { METADATA, VERSION } from "../docker-cli/metadata";
 import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { readReport } from "../stores/backends";
 import { stateWord } from "../stores/format";
+import { render, type Format } from "../docker-cli/format";
+import { rootUserFinding } from "./workload-user";
 
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in
 // order, each finding with the command that fixes it. Covers the seed's troubleshooting
 // list: an empty .credentials.json, a permission mismatch, an expired token, a store
 // mounted at the wrong path; and clocks that disagree.
 
-export type DoctorOptions = { selection: StoreSelection; json: boolean; configDir: string | undefined };
+export type DoctorOptions = { selection: StoreSelection; format: Format; quiet: boolean; configDir: string | undefined };
 export type Check = { name: string; level: "ok" | "warn" | "fail" | "skip"; message: string; fix?: string };
 
 const CLOCK_SKEW_LIMIT_MS = 60_000;
@@ -40,6 +42,7 @@ export async function doctor(options: DoctorOptions, docker: Docker): Promise<nu
   }
 
   add(pluginCheck(options.configDir));
+  if (process.getuid?.() === 0) add(rootUserFinding());
   if (engine.ok) {
     for (const kind of ["setup", "run"] as const) {
       const image = imageName(kind);
@@ -61,12 +64,12 @@ export async function doctor(options: DoctorOptions, docker: Docker): Promise<nu
   if (ref.kind === "volume" && !engine.ok) add({ name: "store", level: "skip", message: `store ${describeStore(ref)}: not checked (no engine)` });
   else checks.push(...(await storeChecks(ref, docker)));
 
-  if (options.json) print(JSON.stringify({ healthy: checks.every((c) => c.level !== "fail"), checks }, null, 2));
-  else print(render(checks));
+  const shown = options.quiet ? checks.filter((c) => c.level === "fail" || c.level === "warn") : checks;
+  print(render(options.format, { json: { healthy: checks.every((c) => c.level !== "fail"), checks: shown }, items: shown, table: () => renderChecks(shown) }));
   return checks.some((c) => c.level === "fail") ? 1 : 0;
 }
 
-function render(checks: Check[]): string {
+function renderChecks(checks: Check[]): string {
   const tag = { ok: "[ok]  ", warn: "[warn]", fail: "[fail]", skip: "[skip]" } as const;
   const lines = checks.map((c) => `${tag[c.level]} ${c.message}${c.fix ? `\n       fix: ${c.fix}` : ""}`);
   const fails = checks.filter((c) => c.level === "fail").length;
@@ -163,12 +166,7 @@ async function clockCheck(docker: Docker): Promise<Check> {
 }
 
 async function remoteEngineCheck(docker: Docker, ref: StoreRef & { kind: "dir" }): Promise<Check> {
-  const described = docker.describeEngine();
-  let endpoint = /^host (\S+)/.exec(described)?.[1] ?? null;
-  if (!endpoint) {
-    const result = await docker.capture(["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]);
-    endpoint = result.code === 0 ? result.stdout.trim() : null;
-  }
+  const endpoint = await docker.endpoint();
   if (endpoint && !endpoint.startsWith("unix://") && !endpoint.startsWith("npipe://")) {
     return {
       name: "engine-location",
@@ -260,7 +258,7 @@ async function storeChecks(ref: StoreRef, docker: Docker): Promise<Check[]> {
     checks.push({ name: "store", level: "ok", message: `${where}: ${stateWord(status)}, ${status.mode}${expiry}` });
   }
   for (const finding of status.findings) {
-    checks.push({ name: "store", level: finding.level, message: `${where}: ${finding.message}`, ...(finding.fix ? { fix: finding.fix } : {}) });
+    checks.push({ name: "store", level: finding.level === "note" ? "ok" : finding.level, message: `${where}: ${finding.message}`, ...(finding.fix ? { fix: finding.fix } : {}) });
   }
   return checks;
 }

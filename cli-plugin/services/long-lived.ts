@@ -1,11 +1,11 @@
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { DirStore } from "../../core/store-dir";
 import { commitLongLivedToken, LONG_LIVED_TOKEN_SHAPE, validateLongLivedToken } from "../../core/long-lived-token";
 import { UserError } from "../../core/errors";
 import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { requireImage } from "../engine/images";
-import { describeStore, ensureStoreDir, storeMount, type StoreRef } from "../stores/profile";
+import { describeStore, ensureStoreDir, type StoreRef } from "../stores/profile";
+import { withContainerStore } from "../stores/container-store";
 
 // Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
 // (0600); the entrypoint hands it to the workload as CLAUDE_CODE_OAUTH_TOKEN from inside
@@ -23,17 +23,20 @@ export async function importToken(ref: StoreRef, token: string, docker: Docker, 
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     return (await commitLongLivedToken(new DirStore(ref.path, owner), token, source)).generation;
   }
-  // A volume lives on the engine's machine: the entrypoint in the production image writes
-  // the capture there; the token travels on stdin, never on a command line.
+  // A volume lives on the engine's machine, a helper's entry goes through the plugin's
+  // channel: the entrypoint in the production image writes the capture; the token travels
+  // on stdin, never on a command line.
   const image = await requireImage(docker, "run");
-  const result = await docker.capture(
-    [
-      "run", "--rm", "-i", "--network", "none", "--log-driver", "none", ...hardeningFlags(hardening),
-      "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-      "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
-      image, "setup", "--token-stdin",
-    ],
-    { input: `${token}\n` },
+  const result = await withContainerStore(ref, docker, (store) =>
+    docker.capture(
+      [
+        "run", "--rm", "-i", "--network", "none", "--log-driver", "none", ...hardeningFlags(hardening),
+        ...store,
+        "--entrypoint", "/usr/local/bin/claudeauth-entrypoint",
+        image, "setup", "--token-stdin",
+      ],
+      { input: `${token}\n` },
+    ),
   );
   if (result.code !== 0) {
     throw new UserError(`could not store the token in ${describeStore(ref)}: ${result.stderr.trim().split("\n").pop() || `exit code ${result.code}`}`);

@@ -9,13 +9,15 @@ import type { Docker } from "../engine/docker";
 import { stateWord } from "../stores/format";
 import { describeStore, hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName, type StoreRef } from "../stores/profile";
 import { openBackend, readReport, REVOKE_WHERE, storesOfProfile, type StoreBackend } from "../stores/backends";
+import { alignColumns, render, type Format } from "../docker-cli/format";
 
 // profile ls / profile rm: the stores under the hub directory, and the Docker volumes the
 // plugin created (labelled with their profile).
 
-export type ProfileListOptions = { json: boolean; quiet: boolean };
+export type ProfileListOptions = { format: Format; quiet: boolean };
 
-type Row = { profile: string; store: string; kind: "dir" | "volume"; mode: string | null; status: string; healthy: boolean | null; expires: string | null };
+/** A volume's store is read only by `status --store-volume` (it takes a container): its status is null. */
+type Row = { profile: string; kind: "dir" | "volume"; store: string; mode: string | null; status: string | null; healthy: boolean | null; expires: string | null };
 
 export async function listProfiles(options: ProfileListOptions, docker: Docker): Promise<number> {
   const rows: Row[] = await Promise.all(
@@ -23,33 +25,34 @@ export async function listProfiles(options: ProfileListOptions, docker: Docker):
       const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
       const status = analyze(ref, await readReport(ref, docker));
       const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
-      return { profile, store: ref.path, kind: "dir" as const, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
+      return { profile, kind: "dir" as const, store: ref.path, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };
     }),
   );
   const volumes = await docker.capture(["volume", "ls", "--filter", `label=${PROFILE_LABEL}`, "--format", `{{.Name}}\t{{.Label "${PROFILE_LABEL}"}}`]);
   if (volumes.code === 0) {
     for (const line of volumes.stdout.split("\n").filter(Boolean)) {
       const [name, profile] = line.split("\t");
-      rows.push({ profile: profile || "?", store: `volume ${name}`, kind: "volume", mode: null, status: "-", healthy: null, expires: null });
+      rows.push({ profile: profile || "?", kind: "volume", store: name!, mode: null, status: null, healthy: null, expires: null });
     }
   } else log.warn(`volumes not listed: ${docker.failure("docker volume ls", volumes).message}`);
 
-  if (options.json) print(JSON.stringify(rows, null, 2));
-  else if (options.quiet) print(rows.map((r) => r.profile).join("\n"));
-  else if (rows.length === 0) print(`no profiles yet (host stores live in ${hubRoot()}): log in with "docker claudeauth setup"`);
-  else {
-    const table = [["PROFILE", "STORE", "MODE", "STATUS", "EXPIRES"], ...rows.map((r) => [r.profile, r.store, r.mode ?? "-", r.status, r.expires ?? "-"])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    print(table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join("").trimEnd()).join("\n"));
-    if (rows.some((r) => r.kind === "volume")) print("(a volume's status: docker claudeauth status --volume NAME)");
-  }
+  if (options.quiet) print(rows.map((r) => r.profile).join("\n"));
+  else print(render(options.format, { json: rows, table: () => profileTable(rows) }));
   return 0;
+}
+
+/** Two rows may name the same profile (a host store and a volume): TYPE and STORE tell them apart. */
+function profileTable(rows: Row[]): string {
+  if (rows.length === 0) return `no profiles yet (host stores live in ${hubRoot()}): log in with "docker claudeauth setup"`;
+  const lines = [["PROFILE", "TYPE", "STORE", "MODE", "STATUS", "EXPIRES"], ...rows.map((r) => [r.profile, r.kind, r.store, r.mode ?? "-", r.status ?? "-", r.expires ?? "-"])];
+  const table = alignColumns(lines.map((cells) => cells.join("\t")));
+  return rows.some((r) => r.kind === "volume") ? `${table}\n(a volume's status: docker claudeauth status --store-volume NAME)` : table;
 }
 
 export type ProfileRemoveOptions = { profiles: string[]; volumes: string[]; force: boolean };
 
 export async function removeProfiles(options: ProfileRemoveOptions, docker: Docker): Promise<number> {
-  if (options.profiles.length === 0 && options.volumes.length === 0) throw new UserError("name a profile to remove (or --volume NAME)", 125);
+  if (options.profiles.length === 0 && options.volumes.length === 0) throw new UserError("name a profile to remove (or --store-volume NAME)", 125);
   type Target = { what: string; profile: string | null; dir: string | null; backend: StoreBackend };
   const targets: Target[] = [];
   const unsearched: string[] = [];

@@ -1,6 +1,7 @@
 import { UserError } from "../../core/errors";
 import { formatDuration, parseDuration } from "../../core/duration";
-import { log, print } from "../../core/output";
+import { log, print as printLine } from "../../core/output";
+import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 import { redact } from "../../core/redact";
 import { analyze, suggest } from "../stores/analyze";
 import { containerName, type Docker, type Hardening } from "../engine/docker";
@@ -10,11 +11,12 @@ import { envFlags, mountFlags } from "../engine/passthrough";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 import { readReport } from "../stores/backends";
+import { withContainerStore } from "../stores/container-store";
 
 // refresh: for cron and systemd timers. The production image's entrypoint spends the
 // refresh token under the store lock (single-flight with any run in progress) and commits
-// the rotated pair. With --if-expiring-within, a host-dir store that is fresh enough is
-// left alone without starting a container.
+// the rotated pair. With --if-expiring-within, a host-dir or helper store that is fresh
+// enough is left alone without starting a container.
 
 export type RefreshOptions = {
   selection: StoreSelection;
@@ -25,6 +27,8 @@ export type RefreshOptions = {
   volumes: string[];
   mounts: string[];
   hardening: Hardening;
+  /** Nothing but errors (cron mails only what matters). */
+  quiet: boolean;
 };
 
 // "Refresh now": a margin longer than any access token lives.
@@ -32,13 +36,14 @@ const ALWAYS = "3650d";
 
 export async function refresh(options: RefreshOptions, docker: Docker): Promise<number> {
   const ref = resolveStore(options.selection);
+  const print = options.quiet ? () => undefined : printLine;
   const env = envFlags(options.env, "docker claudeauth refresh");
   const margin = options.ifExpiringWithin ?? ALWAYS;
   const marginMs = parseDuration(margin);
   await requireStore(ref, docker);
 
   let beforeGeneration: number | null = null;
-  if (ref.kind === "dir") {
+  if (ref.kind !== "volume") {
     const before = analyze(ref, await readReport(ref, docker));
     if (before.mode === "long-lived") {
       print(`profile ${ref.profile} uses a long-lived token: nothing to refresh`);
@@ -60,8 +65,8 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   const mounts = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("refresh", ref.profile);
-  const args = [
-    ...productionRunFlags(ref, name, options.network, options.hardening),
+  const args = (store: string[]) => [
+    ...productionRunFlags(ref, name, options.network, options.hardening, store),
     ...env,
     ...mounts,
     "--entrypoint", "/usr/bin/tini",
@@ -70,19 +75,21 @@ export async function refresh(options: RefreshOptions, docker: Docker): Promise<
   ];
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const outcome = await docker.stream(args, { stdin: "ignore", container: name, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) });
+  const outcome = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), { stdin: "ignore", container: name, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) }),
+  );
   const errors = Buffer.concat(stderr).toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   if (outcome.code !== 0) {
     const last = redact((errors.pop() ?? `exit code ${outcome.code}`).replace(/^claudeauth: (error: )?(internal error: )?/, ""));
-    const unreachable = /EAI_AGAIN|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET|no answer from|getaddrinfo|proxy/i.test(last);
-    const hint = unreachable ? `; the container could not reach the token endpoint: check --network (and -e HTTPS_PROXY behind a proxy)` : "";
-    throw new UserError(`refresh failed: ${last}${hint}`, outcome.code === 125 ? 125 : 1);
+    // The entrypoint's own advice names no plugin flag: ours replaces it, so it is said once.
+    const reason = isConnectionFailure(last) ? `${last.replace(/: check the container's network.*$/, "")}; ${NETWORK_HINT}` : last;
+    throw new UserError(`refresh failed: ${reason}`, outcome.code === 125 ? 125 : 1);
   }
-  for (const line of errors) log.info(line);
+  if (!options.quiet) for (const line of errors) log.info(line);
   const after = analyze(ref, await readReport(ref, docker));
   const generation = after.capture?.generation ?? null;
   if (after.accessToken && (ref.kind === "volume" || generation !== beforeGeneration)) {
-    const verb = ref.kind === "dir" ? "refreshed" : "checked";
+    const verb = ref.kind === "volume" ? "checked" : "refreshed";
     print(`${verb} profile ${ref.profile}: access token expires ${when(after.accessToken.expiresAt)} (capture #${generation})`);
   } else if (after.accessToken) {
     print(`profile ${ref.profile} was not refreshed (another run may have just done it): access token expires ${when(after.accessToken.expiresAt)}`);

@@ -1,20 +1,23 @@
 import fs from "node:fs";
 import path from "node:path";
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
 import { UserError } from "../../core/errors";
+import { log } from "../../core/output";
+import { workloadUser, workloadUserFlags } from "./workload-user";
 import { suggest } from "../stores/analyze";
 import { containerName, hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { productionStart, requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import {
-  bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, storeMount, type StoreRef, type StoreSelection,
+  bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, type StoreRef, type StoreSelection,
 } from "../stores/profile";
+import { withContainerStore } from "../stores/container-store";
+import { readHelperBundle, refuseRemoteEngine } from "../stores/helper-store";
 import { interactiveFlags, stdio } from "../docker-cli/terminal";
 
 // run: the production image with the store mounted where the entrypoint expects it, a
-// tmpfs for the per-run working copy, the workspace at /workspace, the host user's ids
-// for the workload (so files it writes in the workspace are the user's), the command after
-// "--". No secret is ever on this command line: the entrypoint reads the store.
+// tmpfs for the per-run working copy, the workspace at /workspace, the workload's ids
+// (workload-user.ts: files it writes in the workspace get the right owner), the command.
+// No secret is ever on this command line: the entrypoint reads the store.
 
 export const WORK_DIR_IN_CONTAINER = "/run/claudeauth";
 export const WORKSPACE_IN_CONTAINER = "/workspace";
@@ -32,6 +35,8 @@ export type RunOptions = {
   image: string | undefined;
   name: string | undefined;
   noTty: boolean;
+  /** --user UID[:GID]; default: workload-user.ts. */
+  user: string | undefined;
   /** CLAUDEAUTH_ALLOW_LOGIN for the entrypoint: "1" (same account) or "any-account". */
   allowLogin: "1" | "any-account" | undefined;
 };
@@ -41,17 +46,19 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
   const env = envFlags(options.env, "docker claudeauth run");
   await requireStore(ref, docker);
   const workspace = options.noWorkspace ? null : checkWorkspace(options.workdir ?? process.cwd(), ref, options.workdir !== undefined);
+  const user = workloadUser(options.user, workspace);
+  if (user.warning) log.warn(user.warning);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const start = await productionStart(docker, image, options.command);
   const name = options.name ?? containerName("run", ref.profile);
-  const args = [
-    ...productionRunFlags(ref, name, options.network, options.hardening),
+  const args = (store: string[]) => [
+    ...productionRunFlags(ref, name, options.network, options.hardening, store),
     ...interactiveFlags(stdio(), !options.noTty),
     ...(workspace
       ? ["--mount", bindMount(workspace, WORKSPACE_IN_CONTAINER), "-w", WORKSPACE_IN_CONTAINER, "-e", `CLAUDEAUTH_TRUST_DIR=${WORKSPACE_IN_CONTAINER}`]
       : []),
-    ...hostUserFlags(),
+    ...workloadUserFlags(user),
     ...(options.allowLogin ? ["-e", `CLAUDEAUTH_ALLOW_LOGIN=${options.allowLogin}`] : []),
     ...env,
     ...volumes,
@@ -59,40 +66,24 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
     image,
     ...start.command,
   ];
-  const result = await docker.stream(args, { container: name });
+  const result = await withContainerStore(ref, docker, (store) => docker.stream(args(store), { container: name }));
   return result.code;
-}
-
-/**
- * The workload runs with the host user's ids, so files it writes in the workspace are the
- * user's. Never as root: a root workload could read the store; root keeps the image's user.
- */
-function hostUserFlags(): string[] {
-  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
-  return uid === 0 ? [] : ["-e", `CLAUDEAUTH_UID=${uid}`, "-e", `CLAUDEAUTH_GID=${gid}`];
 }
 
 /**
  * `docker run` flags every production container gets (run, test, refresh): attached and
  * removed on exit, no json-file log (it would only be a copy on the engine's disk), the
- * network asked for, the hardening, the store, the working-copy tmpfs and the store owner.
+ * network asked for, the hardening, the store's flags (stores/container-store.ts) and the
+ * working-copy tmpfs.
  */
-export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening): string[] {
+export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening, store: string[]): string[] {
   return [
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...(network ? ["--network", network] : []),
     ...hardeningFlags(hardening),
-    ...runtimeFlags(ref),
-  ];
-}
-
-/** Store mount, working-copy tmpfs and store owner: what every production container gets. */
-function runtimeFlags(ref: StoreRef): string[] {
-  return [
-    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
+    ...store,
     "--tmpfs", `${WORK_DIR_IN_CONTAINER}:mode=1777,size=256m`,
     "-e", `CLAUDEAUTH_WORK_DIR=${WORK_DIR_IN_CONTAINER}`,
-    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
   ];
 }
 
@@ -102,6 +93,12 @@ function runtimeFlags(ref: StoreRef): string[] {
  */
 export async function requireStore(ref: StoreRef, docker: Docker): Promise<void> {
   const missing = () => new UserError(`not logged in: profile ${ref.profile} has no store at ${describeStore(ref)}; log in first with "${suggest("setup", ref)}"`);
+  if (ref.kind === "helper") {
+    // Also where a missing helper, a locked keychain or an unusable GPG key shows, before any container.
+    await refuseRemoteEngine(ref, docker);
+    if (!(await readHelperBundle(ref))) throw missing();
+    return;
+  }
   if (ref.kind === "volume") {
     const result = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
     if (result.code === 0) return;

@@ -1,4 +1,9 @@
-import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { commit, copyCaptureInto, readCurrentIfValid } from "../../core/store";
+import { DirStore } from "../../core/store-dir";
+import { isKubernetesSelection, openKubernetesStore } from "../stores/kubernetes";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -6,13 +11,16 @@ import { containerName, hardeningFlags, type Docker, type Hardening } from "../e
 import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef, type StoreSelection } from "../stores/profile";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { openBackend, readReport } from "../stores/backends";
 import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
 import type { StoreReport } from "../../core/store-report";
+import { withContainerStore } from "../stores/container-store";
+import { readHelperBundle, refuseRemoteEngine } from "../stores/helper-store";
 import { renderStatus } from "../stores/format";
 import { interactiveFlags, stdio, TokenScanningRelay } from "../docker-cli/terminal";
 import { envFlags, mountFlags, volumeProfile } from "../engine/passthrough";
+import { networkAdvice, removeCreatedStore, storeExists, unreachableReason } from "./setup-aborted";
 
 // setup: log in once in the setup image; its entrypoint captures the login into the
 // store. Then read the store back and say what was captured (never a token).
@@ -37,6 +45,7 @@ export type SetupOptions = {
 };
 
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
+  if (isKubernetesSelection(options.selection)) return setupKubernetes(options, docker);
   const ref = resolveStore(options.selection);
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
   if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
@@ -51,6 +60,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   }
   const env = envFlags(options.env);
   const volumes = await mountFlags(options.volumes, options.mounts, ref, docker);
+  const existed = await storeExists(ref, docker);
   await prepareStore(ref, docker);
   const image = await ensureSetupImage(docker, options);
 
@@ -63,14 +73,13 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     // container's terminal: make it wide, so that the token is printed on one line.
     if (tty) command = ["sh", "-c", 'stty cols 500 rows 50 2>/dev/null; exec "$@"', "sh", ...command];
   }
-  const args = [
+  const args = (store: string[]) => [
     // No json-file log: what the login prints (a long-lived token, too) stays on the terminal.
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     ...interactiveFlags(io, !options.noTty),
     ...(options.network ? ["--network", options.network] : []),
     ...hardeningFlags(options.hardening),
-    "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER),
-    ...(ref.kind === "dir" ? ["-e", `CLAUDEAUTH_OWNER=${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`] : []),
+    ...store,
     ...env,
     ...volumes,
     image,
@@ -80,7 +89,9 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
   const before = await readReport(ref, docker);
   if (!options.longLived) log.info(`starting the login in ${image} (profile ${ref.profile}, store ${describeStore(ref)}); exit the CLI when you are logged in`);
   const relay = options.longLived ? new TokenScanningRelay((text) => process.stdout.write(text)) : null;
-  const result = await docker.stream(args, relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name });
+  const result = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), relay ? { container: name, onStdout: (chunk) => relay.push(chunk) } : { container: name }),
+  );
   relay?.flush();
 
   if (relay) {
@@ -96,7 +107,7 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
 
   if (result.code === 125 && !relay) {
     // Docker could not start the container (its message is above): nothing ran.
-    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
+    log.error(`docker could not start the setup container${ref.kind === "dir" ? ` (on an engine on another machine, use --store-volume NAME instead of a host directory)` : ""}; "${suggest("doctor", ref)}" checks the engine, the images and the store`);
     return 125;
   }
   const after = await readReport(ref, docker);
@@ -125,7 +136,35 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
     print(renderStatus(status, { files: false }));
     return 1;
   }
+  if (!status.capture && !existed) await removeCreatedStore(ref, docker);
+  const unreachable = status.capture ? null : await unreachableReason({ image, network: options.network, env, volumes, hardening: options.hardening }, docker);
+  if (unreachable !== null) {
+    log.error(networkAdvice(unreachable, ref));
+    return result.code !== 0 ? result.code : 1;
+  }
   return reportIncomplete(status, ref, result.code);
+}
+
+/**
+ * A k8s:// store: the login runs as for a host-dir store, into a private staging store on
+ * this machine, and its capture is then committed to the Secret (compare-and-swap, under
+ * the refresh Lease, which the first commit creates). The Secret is checked (reachable, ours,
+ * readable) before the login starts; the staging store is removed, tokens and all.
+ */
+async function setupKubernetes(options: SetupOptions, docker: Docker): Promise<number> {
+  const store = openKubernetesStore(options.selection);
+  await store.ensure();
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-k8s-setup-"));
+  try {
+    const code = await setup({ ...options, selection: { profile: options.selection.profile, store: staging } }, docker);
+    const capture = await readCurrentIfValid(new DirStore(staging));
+    if (!capture) return code === 0 ? 1 : code;
+    const committed = await commit(store, (draft) => copyCaptureInto(capture, draft, undefined), { source: capture.meta.source, mode: capture.meta.mode });
+    print(`Stored in ${store.location} (Secret ${store.ref.namespace}/${store.ref.name}, capture #${committed.generation}); pods use it with CLAUDEAUTH_STORE=${store.location} (examples/kubernetes/).`);
+    return code;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /** The current capture's login digest (null: none), to tell a new login from the old one. */
@@ -203,6 +242,12 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
     ensureStoreDir(ref);
     return;
   }
+  if (ref.kind === "helper") {
+    // A missing helper, a locked keychain or a GPG key that is not there shows now, before the login.
+    await refuseRemoteEngine(ref, docker);
+    await readHelperBundle(ref);
+    return;
+  }
   const inspect = await docker.capture(["volume", "inspect", "--format", "{{.Name}}", ref.volume]);
   if (inspect.code === 0) {
     if (!(await volumeProfile(ref.volume, docker))) refuseForeignVolume(ref, await readReport(ref, docker));
@@ -221,7 +266,7 @@ function refuseForeignVolume(ref: StoreRef, report: StoreReport): void {
   const top = report.files.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
   if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
   throw new UserError(
-    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --volume (it is left as it was)`,
+    `refusing to use ${describeStore(ref)} as a store: it holds other files (${top.length} entries) and no captures/; pick a new volume name with --store-volume (it is left as it was)`,
     125,
   );
 }
@@ -231,7 +276,7 @@ async function ensureSetupImage(docker: Docker, options: SetupOptions): Promise<
   if (await imageExists(docker, image)) return image;
   if (options.image || process.env.CLAUDEAUTH_SETUP_IMAGE) throw new UserError(`the setup image ${image} does not exist: build or pull it first`);
   log.info(`the setup image ${image} is missing: building it first`);
-  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: "host", noCache: false, quiet: false });
+  const code = await buildImages(docker, { only: "setup", caCert: options.caCert, buildArgs: [], network: options.network, noCache: false, quiet: false });
   if (code !== 0) throw new UserError(`building ${image} failed (exit code ${code}); behind a TLS-intercepting proxy pass its CA: docker claudeauth build --ca-cert FILE`);
   return image;
 }

@@ -8,6 +8,8 @@ import { requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
+import { render, type Format } from "../docker-cli/format";
+import { withContainerStore } from "../stores/container-store";
 
 // test: one real request, the cheapest there is, from a production container: does the
 // API accept this profile's login? The answer is one of four, each with the next step.
@@ -21,7 +23,8 @@ export type CheckOptions = {
   mounts: string[];
   hardening: Hardening;
   timeoutMs: number;
-  json: boolean;
+  format: Format;
+  quiet: boolean;
 };
 
 export type Verdict = {
@@ -36,8 +39,8 @@ export async function check(options: CheckOptions, docker: Docker): Promise<numb
   const ref = resolveStore(options.selection);
   const env = envFlags(options.env, "docker claudeauth test");
   const verdict = await runCheck(ref, options, env, docker);
-  if (options.json) print(JSON.stringify({ profile: ref.profile, store: describeStore(ref), ...verdict }, null, 2));
-  else print(`${LABEL[verdict.result]}: ${verdict.detail}${verdict.next ? `\n  next: ${verdict.next}` : ""}`);
+  const table = () => `${LABEL[verdict.result]}: ${verdict.detail}${verdict.next ? `\n  next: ${verdict.next}` : ""}`;
+  if (!options.quiet) print(render(options.format, { json: { profile: ref.profile, store: describeStore(ref), ...verdict }, table }));
   return verdict.result === "ok" ? 0 : 1;
 }
 
@@ -59,8 +62,8 @@ async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], doc
   const mounts = await mountFlags(options.volumes, options.mounts, ref, docker);
   const image = await requireImage(docker, "run", options.image);
   const name = containerName("test", ref.profile);
-  const args = [
-    ...productionRunFlags(ref, name, options.network, options.hardening),
+  const args = (store: string[]) => [
+    ...productionRunFlags(ref, name, options.network, options.hardening, store),
     "-e", "CLAUDE_CODE_MAX_RETRIES=0",
     ...env,
     ...mounts,
@@ -70,13 +73,15 @@ async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], doc
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const started = Date.now();
-  const outcome = await docker.stream(args, {
-    stdin: "ignore",
-    container: name,
-    timeoutMs: options.timeoutMs,
-    onStdout: (chunk) => stdout.push(chunk),
-    onStderr: (chunk) => stderr.push(chunk),
-  });
+  const outcome = await withContainerStore(ref, docker, (store) =>
+    docker.stream(args(store), {
+      stdin: "ignore",
+      container: name,
+      timeoutMs: options.timeoutMs,
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: (chunk) => stderr.push(chunk),
+    }),
+  );
   return classify({
     code: outcome.code,
     timedOut: outcome.timedOut,

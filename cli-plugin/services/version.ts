@@ -1,10 +1,10 @@
 import { print } from "../../core/output";
 import { defaultClaudeCodeVersion } from "../engine/assets";
 import { VERSION } from "../docker-cli/metadata";
-import { UsageError } from "../docker-cli/spec";
+import { render, type Format } from "../docker-cli/format";
 
 // version, as buildx and compose print it: a line, --short, or --format json.
-export type VersionOptions = { short: boolean; format: string | undefined };
+export type VersionOptions = { short: boolean; format: Format };
 
 export function version(options: VersionOptions): number {
   if (options.short) {
@@ -12,9 +12,7 @@ export function version(options: VersionOptions): number {
     return 0;
   }
   const info = { version: VERSION, node: process.version, platform: `${process.platform}/${process.arch}`, claudeCodeVersion: defaultClaudeCodeVersion() };
-  if (options.format === "json") print(JSON.stringify(info));
-  else if (options.format === undefined || options.format === "pretty") {
-    print(`docker-claudeauth version ${VERSION} (node ${info.node}, ${info.platform}${info.claudeCodeVersion ? `, images install Claude Code ${info.claudeCodeVersion}` : ""})`);
-  } else throw new UsageError(`unsupported --format "${options.format}": use json or pretty`, "docker claudeauth version");
+  const table = () => `docker-claudeauth version ${VERSION} (node ${info.node}, ${info.platform}${info.claudeCodeVersion ? `, images install Claude Code ${info.claudeCodeVersion}` : ""})`;
+  print(render(options.format, { json: info, table, compactJson: true }));
   return 0;
 }

@@ -1,27 +1,30 @@
 import path from "node:path";
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 import { formatDuration, formatRelative } from "../../core/duration";
 import type { FileEntry } from "../../core/store-dir";
 import type { StoreReport } from "../../core/store-report";
 import { describeStore, DEFAULT_PROFILE, type StoreRef } from "./profile";
 
-// A store report (core/store-report.ts) turned into what a person (status, setup, doctor) or a monitor (--json)
+// A store report (core/store-report.ts) turned into what a person (status, setup, doctor) or a monitor (--format json)
 // needs to know. Never a token: only what summarize() lets through, plus names and modes.
 
-export type Level = "fail" | "warn";
+/** fail: a run would not work (status exits 1); warn: it would, but look; note: normal, said for the record. */
+export type Level = "fail" | "warn" | "note";
 export type Finding = { level: Level; message: string; fix?: string };
 
 export type FileInfo = { path: string; type: FileEntry["type"]; mode: string; owner: string };
 
 export type StoreStatus = {
   profile: string;
-  store: { kind: "dir" | "volume"; location: string };
+  store: { kind: StoreRef["kind"] | "k8s"; location: string };
   healthy: boolean;
   /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
   state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
   mode: "oauth" | "long-lived" | null;
   capture: { generation: number; capturedAt: string | null; source: string | null } | null;
   accessToken: { expiresAt: string; expiresInMs: number; expired: boolean } | null;
-  refreshToken: { present: boolean; expiresAt: string | null } | null;
+  /** rejected: the token endpoint already refused it (invalid_grant): only a new login helps. */
+  refreshToken: { present: boolean; expiresAt: string | null; rejected: boolean } | null;
   longLivedToken: { present: boolean; expiresAtEstimate: string | null } | null;
   scopes: string[];
   subscription: string | null;
@@ -42,7 +45,8 @@ const CLOCK_TOLERANCE_MS = 2 * 60_000;
 export function suggest(command: string, ref: StoreRef): string {
   const parts = [`docker claudeauth ${command}`];
   if (ref.profile !== DEFAULT_PROFILE) parts.push(`--profile ${ref.profile}`);
-  if (ref.kind === "volume") parts.push(`--volume ${ref.volume}`);
+  if (ref.kind === "volume") parts.push(`--store-volume ${ref.volume}`);
+  else if (ref.kind === "helper") parts.push(`--store helper:${ref.configured ? "" : ref.helper}`);
   else if (ref.source === "--store") parts.push(`--store ${quote(ref.path)}`);
   return parts.join(" ");
 }
@@ -58,7 +62,10 @@ function octal(mode: number, type: FileEntry["type"]): string {
 export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), hostUser = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): StoreStatus {
   const status: StoreStatus = {
     profile: ref.profile,
-    store: { kind: ref.kind, location: ref.kind === "dir" ? ref.path : ref.volume },
+    store: {
+      kind: ref.kind === "dir" && isKubernetesAddress(ref.path) ? "k8s" : ref.kind,
+      location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : `helper:${ref.helper}`,
+    },
     healthy: false,
     state: "ok",
     mode: null,
@@ -77,6 +84,7 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
     status.findings.push({ level: "fail", message, ...(fix ? { fix } : {}) });
   };
   const warn = (message: string, fix?: string) => status.findings.push({ level: "warn", message, ...(fix ? { fix } : {}) });
+  const note = (message: string) => status.findings.push({ level: "note", message });
   const where = describeStore(ref);
 
   if (!report.exists) {
@@ -166,18 +174,21 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
     const summary = { ...current.credentials, expiresInMs: current.credentials.expiresAt - now, expired: current.credentials.expiresAt <= now };
     const refreshExpiresAt = current.credentials.refreshTokenExpiresAt;
     status.accessToken = { expiresAt: new Date(summary.expiresAt).toISOString(), expiresInMs: summary.expiresInMs, expired: summary.expired };
-    status.refreshToken = { present: summary.hasRefreshToken, expiresAt: refreshExpiresAt ? new Date(refreshExpiresAt).toISOString() : null };
+    const rejected = summary.hasRefreshToken && current.credentials.refreshTokenRejected;
+    const renewable = summary.hasRefreshToken && !rejected && (refreshExpiresAt === null || refreshExpiresAt > now);
+    status.refreshToken = { present: summary.hasRefreshToken, expiresAt: refreshExpiresAt ? new Date(refreshExpiresAt).toISOString() : null, rejected };
     status.scopes = summary.scopes;
     status.subscription = summary.subscription;
     if (status.mode === "oauth") {
-      if (summary.expired) {
-        fail(
-          "expired",
-          `the access token expired ${formatDuration(-summary.expiresInMs)} ago${summary.hasRefreshToken ? " (the refresh token can renew it)" : " and there is no refresh token"}`,
-          summary.hasRefreshToken ? suggest("refresh", ref) : suggest("setup", ref),
-        );
+      if (summary.expired && renewable) {
+        // The normal state of an idle login: the next run (or refresh) renews it first.
+        status.state = "expired";
+        note(`the access token expired ${formatDuration(-summary.expiresInMs)} ago; the refresh token renews it at the next run (or "${suggest("refresh", ref)}")`);
+      } else if (summary.expired) {
+        const why = rejected ? "the token endpoint rejected the refresh token" : summary.hasRefreshToken ? "the refresh token has expired" : "there is no refresh token";
+        fail("expired", `the access token expired ${formatDuration(-summary.expiresInMs)} ago and ${why}: log in again`, suggest("setup", ref));
       } else if (summary.expiresInMs < EXPIRY_WARNING_MS) {
-        warn(`the access token expires ${formatRelative(summary.expiresInMs)}`, summary.hasRefreshToken ? suggest("refresh", ref) : suggest("setup", ref));
+        warn(`the access token expires ${formatRelative(summary.expiresInMs)}`, renewable ? suggest("refresh", ref) : suggest("setup", ref));
       }
       if (summary.expiresInMs > 2 * DAY) {
         warn(
@@ -185,6 +196,7 @@ export function analyze(ref: StoreRef, report: StoreReport, now = Date.now(), ho
           "sudo timedatectl set-ntp true",
         );
       }
+      if (rejected && !summary.expired) warn(`the token endpoint rejected the refresh token: runs work until the access token expires ${formatRelative(summary.expiresInMs)}, then a new login is needed`, suggest("setup", ref));
       if (!summary.hasRefreshToken) warn("no refresh token: the access token cannot be renewed; log in again before it expires", suggest("setup", ref));
       if (refreshExpiresAt !== null && refreshExpiresAt - now < REFRESH_EXPIRY_WARNING_MS) {
         warn(
@@ -206,6 +218,7 @@ function explain(problem: string): string {
 
 function displayPath(ref: StoreRef, relative: string): string {
   if (ref.kind === "volume") return relative === "." ? `volume ${ref.volume}` : `${relative} in volume ${ref.volume}`;
+  if (ref.kind === "helper") return relative === "." ? describeStore(ref) : `${relative} in ${describeStore(ref)}`;
   return relative === "." ? ref.path : path.join(ref.path, relative);
 }
 

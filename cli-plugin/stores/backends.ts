@@ -1,19 +1,26 @@
 import { DirStore } from "../../core/store-dir";
 import { emptyReport, reportStore, type StoreReport } from "../../core/store-report";
 import { importLogin, importRequest, logout, type LoginFiles } from "../../core/store-login";
-import { UserError } from "../../core/errors";
+import { errorMessage, UserError } from "../../core/errors";
+import { log } from "../../core/output";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
-import { swarmSecretFiles, type SwarmSecretFiles } from "../../core/swarm-secret";
+import { captureDirReader, swarmSecretFiles, type SwarmSecretFiles } from "../../core/swarm-secret";
+import { bundleText } from "../../core/capture-bundle";
+import { readCaptureFiles } from "../../core/store";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
 import { imageExists, imageName, OWN_IMAGE_ENTRYPOINT, requireImage } from "../engine/images";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef } from "./profile";
+import { withContainerStore } from "./container-store";
+import { configuredHelper, CredentialHelper } from "./credential-helper";
+import { logoutHelper, readHelperBundle, readHelperReport, removeHelperEntry } from "./helper-store";
 
 // A store as the plugin sees it, whatever its backend: what it holds (a report, never a
 // token), a login handed in (setup --from), logout, removal. A host directory is worked on
 // in-process through the core (the plugin is its owner); a Docker volume through the
 // entrypoint in a throw-away container (no network, hardened; read-only to inspect), which
-// runs the same core. Another backend adds its StoreRef kind, a case in openBackend, and a
-// finder in PROFILE_STORE_FINDERS (for profile rm and logout).
+// runs the same core; a credential helper's entry in-process, in memory, and through the
+// plugin's channel for an import. Another backend adds its StoreRef kind, a case in
+// openBackend, and a finder in PROFILE_STORE_FINDERS (for profile rm and logout).
 
 /** Where a Claude subscription login made for Claude Code is revoked (Anthropic's help: "How do I log out of all active sessions?"). */
 export const REVOKE_WHERE = "open claude.ai → Settings → Claude Code and delete its token (the trash-can icon)";
@@ -34,6 +41,8 @@ export function openBackend(ref: StoreRef, docker: Docker): StoreBackend {
       return dirBackend(ref);
     case "volume":
       return volumeBackend(ref, docker);
+    case "helper":
+      return helperBackend(ref, docker);
   }
 }
 
@@ -44,16 +53,24 @@ export function readReport(ref: StoreRef, docker: Docker): Promise<StoreReport> 
 
 /**
  * The current capture's auth files for a Swarm secret (the plugin's only read of tokens): a host
- * directory through the core in-process, a volume through the entrypoint's swarm-secret mode,
- * whose stdout is kept in memory and goes on to docker secret create's stdin, never to a disk.
+ * directory through the core in-process, a helper's entry in memory, a volume through the
+ * entrypoint's swarm-secret mode, whose stdout is kept in memory for docker secret create's stdin.
  */
 export async function readSwarmSecretFiles(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecretFiles> {
+  const noLogin = () => new UserError(`${describeStore(ref)} holds no login`);
   switch (ref.kind) {
     case "dir": {
-      const store = new DirStore(ref.path, undefined, { quiet: true });
-      const capture = await store.readCurrent();
-      if (!capture || capture.meta.mode === "logged-out") throw new UserError(`${describeStore(ref)} holds no login`);
-      return swarmSecretFiles(capture, includeRefreshToken);
+      const capture = await new DirStore(ref.path, undefined, { quiet: true }).readCurrent();
+      if (!capture || capture.meta.mode === "logged-out") throw noLogin();
+      return swarmSecretFiles(capture, includeRefreshToken, captureDirReader(capture));
+    }
+    case "helper": {
+      const bundle = await readHelperBundle(ref);
+      if (!bundle) throw noLogin();
+      const read = (name: string) => bundleText(bundle, name);
+      const capture = readCaptureFiles(read, bundle.generation);
+      if (capture.meta.mode === "logged-out") throw noLogin();
+      return swarmSecretFiles(capture, includeRefreshToken, read);
     }
     case "volume":
       return entrypointJson<SwarmSecretFiles>(ref, docker, "swarm-secret", { readonly: true, flags: includeRefreshToken ? ["--include-refresh-token"] : [] });
@@ -72,6 +89,21 @@ export const PROFILE_STORE_FINDERS: Finder[] = [
     const listed = await docker.capture(["volume", "ls", "--quiet", "--filter", `label=${PROFILE_LABEL}=${profile}`]);
     if (listed.code !== 0) throw new UserError(`volumes of profile ${profile} were not looked for: ${docker.failure("docker volume ls", listed).message}`);
     return listed.stdout.split("\n").map((l) => l.trim()).filter(Boolean).map((volume) => volumeBackend({ kind: "volume", profile, volume }, docker));
+  },
+  // The helper of the Docker config (credsStore), if it holds an entry for the profile.
+  async (profile, docker) => {
+    let ref: StoreRef & { kind: "helper" };
+    try {
+      ref = { kind: "helper", profile, helper: configuredHelper(), configured: true };
+    } catch {
+      return []; // no credsStore: no helper to look in
+    }
+    try {
+      return (await new CredentialHelper(ref.helper).list()).includes(profile) ? [helperBackend(ref, docker)] : [];
+    } catch (error) {
+      log.warn(`${describeStore(ref)} not looked in: ${errorMessage(error)}`);
+      return [];
+    }
   },
 ];
 
@@ -132,26 +164,46 @@ async function volumeExists(ref: StoreRef & { kind: "volume" }, docker: Docker):
   return listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume);
 }
 
-/** Runs one entrypoint mode on a volume store and returns the JSON line it prints; its error line, if it fails. */
-/** The entrypoint modes the plugin runs on a volume, and what each does, for its error line. */
+/** The entrypoint modes the plugin runs in a container, and what each does, for its error line. */
 const DOING = { inspect: "read", import: "store the login in", logout: "log out of", "swarm-secret": "read the capture of" } as const;
 
-async function entrypointJson<T>(ref: StoreRef & { kind: "volume" }, docker: Docker, mode: keyof typeof DOING, options: { readonly?: boolean; input?: string; flags?: string[] }): Promise<T> {
+/** Runs one entrypoint mode on a volume store and returns the JSON line it prints; its error line, if it fails. */
+async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, docker: Docker, mode: keyof typeof DOING, options: { readonly?: boolean; input?: string; flags?: string[] }): Promise<T> {
   const image = await anyImage(docker);
-  const result = await docker.capture(
-    [
-      "run", "--rm", ...(options.input !== undefined ? ["-i"] : []), "--network", "none", "--log-driver", "none", ...hardeningFlags(DEFAULT_HARDENING),
-      "--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER, options.readonly),
-      "--entrypoint", OWN_IMAGE_ENTRYPOINT, image, mode, "--store", DEFAULT_STORE_IN_CONTAINER, ...(options.flags ?? []),
-    ],
-    options.input !== undefined ? { input: options.input } : {},
-  );
+  const start = (store: string[]) =>
+    docker.capture(
+      [
+        "run", "--rm", ...(options.input !== undefined ? ["-i"] : []), "--network", "none", "--log-driver", "none", ...hardeningFlags(DEFAULT_HARDENING),
+        ...store,
+        "--entrypoint", OWN_IMAGE_ENTRYPOINT, image, mode, ...(options.flags ?? []),
+      ],
+      options.input !== undefined ? { input: options.input } : {},
+    );
+  // A helper's store reaches the entrypoint through the plugin's channel (its flags set CLAUDEAUTH_STORE=helper:NAME).
+  const result =
+    ref.kind === "helper" ? await withContainerStore(ref, docker, start) : await start(["--mount", storeMount(ref, DEFAULT_STORE_IN_CONTAINER, options.readonly)]);
   const line = result.stdout.trim().split("\n").pop() ?? "";
   if (result.code !== 0 || !line.startsWith("{")) {
     const why = result.stderr.trim().split("\n").pop()?.replace(/^claudeauth: (error: )?/, "") || `exit code ${result.code}`;
     throw new UserError(`cannot ${DOING[mode]} ${describeStore(ref)}: ${why}`);
   }
   return JSON.parse(line) as T;
+}
+
+/**
+ * A store in a credential helper: read and logged out in-process, in memory (helper-store.ts);
+ * a login handed in goes through the entrypoint's import mode over the plugin's channel, so it
+ * is validated and committed by the same core as every other store, and never written to a disk.
+ */
+function helperBackend(ref: StoreRef & { kind: "helper" }, docker: Docker): StoreBackend {
+  return {
+    ref,
+    report: () => readHelperReport(ref),
+    importLogin: async (files, source, expectedGeneration) =>
+      (await entrypointJson<{ generation: number }>(ref, docker, "import", { input: importRequest(files, source, expectedGeneration) })).generation,
+    logout: () => logoutHelper(ref),
+    remove: async () => void (await removeHelperEntry(ref)),
+  };
 }
 
 /** Either image holds the entrypoint: the production one, else the setup one. */

@@ -18,18 +18,18 @@ export function when(iso: string, now = Date.now()): string {
 }
 
 export function stateWord(status: StoreStatus): string {
-  if (status.healthy) return status.findings.length ? "healthy, with warnings" : "healthy";
+  if (status.healthy) return status.findings.some((f) => f.level === "warn") ? "healthy, with warnings" : "healthy";
   return { ok: "healthy", expired: "expired", missing: "not set up", empty: "not logged in", invalid: "invalid", damaged: "damaged", unreadable: "unreadable" }[status.state];
 }
 
 export function renderFinding(finding: Finding): string {
-  return `${finding.level === "fail" ? "problem" : "warning"}: ${finding.message}${finding.fix ? `\n    fix: ${finding.fix}` : ""}`;
+  return `${{ fail: "problem", warn: "warning", note: "note" }[finding.level]}: ${finding.message}${finding.fix ? `\n    fix: ${finding.fix}` : ""}`;
 }
 
 export function renderStatus(status: StoreStatus, options: { files?: boolean } = {}, now = Date.now()): string {
   const rows: [string, string][] = [
     ["Profile", status.profile],
-    ["Store", status.store.kind === "dir" ? status.store.location : `volume ${status.store.location}`],
+    ["Store", status.store.kind === "volume" ? `volume ${status.store.location}` : status.store.location],
     ["Status", stateWord(status)],
   ];
   if (status.mode) rows.push(["Mode", status.mode === "oauth" ? "oauth (access token renewed with the refresh token)" : "long-lived token (claude setup-token)"]);
@@ -58,12 +58,14 @@ export function renderStatus(status: StoreStatus, options: { files?: boolean } =
   return lines.join("\n");
 }
 
-/** The JSON shape of `status --json` (and of each element with --all). */
+/** The JSON shape of `status --format json` (and of each element with --all). */
 export function statusJson(status: StoreStatus): Record<string, unknown> {
   return {
     profile: status.profile,
     store: status.store,
+    // The exit code: a run would work now (healthy), and whether it first renews the access token.
     healthy: status.healthy,
+    renews: status.healthy && status.state === "expired",
     state: status.state,
     mode: status.mode,
     account: status.account,
@@ -76,5 +78,6 @@ export function statusJson(status: StoreStatus): Record<string, unknown> {
     files: status.files,
     problems: status.findings.filter((f) => f.level === "fail"),
     warnings: status.findings.filter((f) => f.level === "warn"),
+    notes: status.findings.filter((f) => f.level === "note"),
   };
 }

@@ -3,10 +3,16 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../../core/errors";
 import { isWithin } from "../../core/layout";
+import { serverUrl } from "../../core/credential-helper";
+import { parseStoreAddress } from "../../core/store-address";
+import { configuredHelper } from "./credential-helper";
+import { isKubernetesAddress } from "../../core/kubernetes/address";
 
 // Where a profile's store lives: a host directory (--store DIR, else
-// $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>) or a Docker volume (--volume
-// NAME, for engines on another machine, where a host path means nothing).
+// $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>), a Docker volume (--store-volume
+// NAME, for engines on another machine, where a host path means nothing), or a Docker
+// credential helper (--store helper:NAME, or helper: for the credsStore of the Docker
+// config): the host's encrypted keychain, one entry per profile.
 
 export const DEFAULT_PROFILE = "default";
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -15,9 +21,17 @@ export const PROFILE_LABEL = "io.claudeauth.profile";
 
 export type StoreRef =
   | { kind: "dir"; profile: string; path: string; source: "--store" | "CLAUDE_HUB_DIR" | "default" }
-  | { kind: "volume"; profile: string; volume: string };
+  | { kind: "volume"; profile: string; volume: string }
+  | { kind: "helper"; profile: string; helper: string; configured: boolean };
 
-export type StoreSelection = { profile?: string | undefined; store?: string | undefined; volume?: string | undefined };
+export type StoreSelection = {
+  profile?: string | undefined;
+  store?: string | undefined;
+  volume?: string | undefined;
+  /** For a k8s:// store (cli-plugin/stores/kubeconfig.ts). */
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+};
 
 export function validateProfileName(name: string): string {
   if (name.length > 64 || !PROFILE_NAME.test(name) || name.includes("..")) {
@@ -43,8 +57,19 @@ export function hubRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
-  if (selection.store && selection.volume) throw new UserError("--store and --volume cannot be used together: pick one", 125);
+  if (selection.store && selection.volume) throw new UserError("--store and --store-volume cannot be used together: pick one", 125);
+  if (selection.store && isKubernetesAddress(selection.store)) {
+    throw new UserError(
+      `${selection.store} is a Kubernetes store: setup and status work with it from here; runs and refreshes happen in its pods (examples/kubernetes/)`,
+      125,
+    );
+  }
+  if (selection.kubeconfig || selection.context) {
+    throw new UserError("--kubeconfig and --context pick the cluster of a k8s:// store: add --store k8s://NAMESPACE/NAME (Docker's own context goes before claudeauth: docker --context NAME claudeauth …)", 125);
+  }
   if (selection.volume) return { kind: "volume", profile, volume: validateVolumeName(selection.volume) };
+  const address = selection.store?.startsWith("helper:") ? parseStoreAddress(selection.store) : null;
+  if (address?.kind === "helper") return { kind: "helper", profile, helper: address.name ?? configuredHelper(env), configured: address.name === null };
   if (selection.store) return { kind: "dir", profile, path: path.resolve(expandHome(selection.store)), source: "--store" };
   return { kind: "dir", profile, path: path.join(hubRoot(env), profile), source: env.CLAUDE_HUB_DIR ? "CLAUDE_HUB_DIR" : "default" };
 }
@@ -54,6 +79,7 @@ function expandHome(p: string): string {
 }
 
 export function describeStore(ref: StoreRef): string {
+  if (ref.kind === "helper") return `docker-credential-${ref.helper} (${serverUrl(ref.profile)})`;
   return ref.kind === "dir" ? ref.path : `volume ${ref.volume}`;
 }
 
@@ -195,7 +221,7 @@ export function listHostProfiles(env: NodeJS.ProcessEnv = process.env): string[]
 }
 
 /** The --mount value for the store at the entrypoint's path. */
-export function storeMount(ref: StoreRef, target: string, readonly = false): string {
+export function storeMount(ref: StoreRef & { kind: "dir" | "volume" }, target: string, readonly = false): string {
   const source = ref.kind === "dir" ? ref.path : ref.volume;
   const fields = [`type=${ref.kind === "dir" ? "bind" : "volume"}`, csvField(`source=${source}`), csvField(`target=${target}`)];
   if (readonly) fields.push("readonly");

@@ -2,22 +2,10 @@
 # docker-claudeauth through the real docker CLI: discovery, help, version, Docker's global
 # flags, usage errors, completion. Run with dist/ on PATH: PATH="$PWD/dist:$PATH" npx bats test/bats
 
+load sandbox
+
 setup_file() {
-  PLUGIN_BIN="$(command -v docker-claudeauth)" || {
-    echo "docker-claudeauth is not on PATH: run with PATH=\"\$PWD/dist:\$PATH\"" >&2
-    return 1
-  }
-  export PLUGIN_BIN
-  SANDBOX="$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/claudeauth-bats.XXXXXX")"
-  export SANDBOX
-  # A DOCKER_CONFIG of our own, with the plugin where docker looks for it, and a HOME of
-  # our own (so ~/.claude-hub is empty).
-  export DOCKER_CONFIG="$SANDBOX/docker-config"
-  export HOME="$SANDBOX/home"
-  mkdir -p "$DOCKER_CONFIG/cli-plugins" "$HOME"
-  cp "$PLUGIN_BIN" "$DOCKER_CONFIG/cli-plugins/docker-claudeauth"
-  chmod 0755 "$DOCKER_CONFIG/cli-plugins/docker-claudeauth"
-  echo '{}' >"$DOCKER_CONFIG/config.json"
+  make_sandbox
   VERSION="$("$PLUGIN_BIN" version --short)"
   export VERSION
   # A context whose engine does not exist: a call that reaches it shows --context was honoured.
@@ -112,8 +100,8 @@ teardown_file() {
   [[ "$output" == *"[ok]   Docker engine reachable (context default)"* ]]
 }
 
-@test "docker --context NAME claudeauth status --volume goes to that engine" {
-  run docker --context claudeauth-bats-missing claudeauth status --volume claudeauth-bats-none
+@test "docker --context NAME claudeauth status --store-volume goes to that engine" {
+  run docker --context claudeauth-bats-missing claudeauth status --store-volume claudeauth-bats-none
   [ "$status" -eq 1 ]
   [[ "$output" == *"cannot reach the Docker engine (context claudeauth-bats-missing)"* ]]
 }

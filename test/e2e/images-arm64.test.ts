@@ -66,7 +66,7 @@ describe.runIf(canEmulate)("linux/arm64 under emulation", { timeout: 30 * 60_000
 
   it("docker claudeauth build --platform linux/arm64 builds the production image; claude --version and run mode (id -u) work in it", async () => {
     const build = await execa(pluginBinary(), [
-      "build", "--platform", "linux/arm64", "--only", "run", "--if-changed", "--quiet", "--ca-cert", BUILD_CA,
+      "build", "--platform", "linux/arm64", "--only", "run", "--if-changed", "--quiet", "--network", "host", "--ca-cert", BUILD_CA,
       "--build-arg", "BASE_IMAGE=arm64v8/node:22-bookworm-slim", "--build-arg", "RUNTIME_BASE=arm64v8/debian:bookworm-slim",
     ], { reject: false, all: true, timeout: 25 * 60_000 });
     expect(build.exitCode, build.all).toBe(0);

@@ -29,7 +29,7 @@ let store = "";
 
 beforeAll(async () => {
   await ensureImages();
-  const entrypoint = await execa(pluginBinary(), ["build", "--only", "entrypoint", "--if-changed", "--quiet", "--ca-cert", BUILD_CA], { reject: false, all: true });
+  const entrypoint = await execa(pluginBinary(), ["build", "--only", "entrypoint", "--if-changed", "--quiet", "--network", "host", "--ca-cert", BUILD_CA], { reject: false, all: true });
   if (entrypoint.exitCode !== 0) throw new Error(`building ${ENTRYPOINT_IMAGE}: ${entrypoint.all}`);
   scratch = hostUserDir("own");
   const context = path.join(scratch, "context");

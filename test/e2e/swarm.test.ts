@@ -169,9 +169,9 @@ describe("Docker Swarm secret (second dockerd in swarm mode)", { timeout: 300_00
     const file = path.join(scratch, "volume-login.json");
     fs.writeFileSync(file, serializeJson({ claudeAiOauth: login }), { mode: 0o600 });
     const volume = `${PREFIX}-store`;
-    const imported = await plugin(["setup", "--from", file, "--volume", volume]);
+    const imported = await plugin(["setup", "--from", file, "--store-volume", volume]);
     expect(imported.exitCode, imported.stderr).toBe(0);
-    const made = await plugin(["swarm", "secret", "--volume", volume, "--name", `${PREFIX}-vol`]);
+    const made = await plugin(["swarm", "secret", "--store-volume", volume, "--name", `${PREFIX}-vol`]);
     expect(made.exitCode, made.stderr).toBe(0);
     const labels = JSON.parse((await swarmDocker(["secret", "inspect", "--format", "{{json .Spec.Labels}}", `${PREFIX}-vol-1`])).stdout);
     expect(labels).toMatchObject({ "io.claudeauth.generation": "1", "io.claudeauth.mode": "oauth", "io.claudeauth.refresh-token": "omitted" });

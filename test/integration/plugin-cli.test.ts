@@ -59,10 +59,11 @@ describe("Docker CLI plugin protocol", () => {
 
   it.each([
     [["status", "--help"], "Usage:  docker claudeauth status [OPTIONS]"],
-    [["help", "run"], "Usage:  docker claudeauth run [OPTIONS] [-- COMMAND [ARG...]]"],
+    [["help", "run"], "Usage:  docker claudeauth run [OPTIONS] [COMMAND [ARG...]]"],
     [["profile", "rm", "-h"], "Usage:  docker claudeauth profile rm [OPTIONS] PROFILE [PROFILE...]"],
     [["profile"], "Usage:  docker claudeauth profile COMMAND"],
-    [["setup", "--help"], "Usage:  docker claudeauth setup [OPTIONS] [-- COMMAND [ARG...]]"],
+    [["setup", "--help"], "Usage:  docker claudeauth setup [OPTIONS] [COMMAND [ARG...]]"],
+    [["run", "--no-tty", "--help"], "Usage:  docker claudeauth run [OPTIONS] [COMMAND [ARG...]]"],
   ])("%j prints that command's help", async (args, usage) => {
     const run = await plugin(sandbox, args);
     expect(run.exitCode).toBe(0);
@@ -117,8 +118,8 @@ describe("usage errors exit 125 with one line", () => {
     [["status", "--profile"], /flag needs an argument: --profile/],
     [["version", "--format", "xml"], /unsupported --format "xml"/],
     [["status", "extra"], /unexpected argument "extra"/],
-    [["run", "claude"], /put the command after "--"/],
-    [["status", "--store", "/tmp/x", "--volume", "vol"], /--store and --volume cannot be used together/],
+    [["run", "--volume", "mystore"], /--volume is now a bind mount \(as docker run -v SRC:DST\); the store volume is --store-volume mystore/],
+    [["status", "--store", "/tmp/x", "--store-volume", "vol"], /--store and --store-volume cannot be used together/],
     [["refresh", "--if-expiring-within", "soon"], /invalid duration "soon"/],
     [["build", "--only", "both"], /--only must be "setup", "run" or "entrypoint"/],
     [["profile", "nope"], /unknown command "nope" for "docker claudeauth profile"/],
@@ -197,13 +198,13 @@ describe("status of host-dir stores (no container)", () => {
     expect(status.files.map((f: { path: string }) => f.path)).toContain("captures/00000001/.credentials.json");
   });
 
-  it("an expired access token: exit 1, names refresh as the fix (a refresh token is there)", async () => {
+  it("an expired access token that the refresh token renews: exit 0 (an idle login), a note naming refresh", async () => {
     await seed("stale", { expiresInMs: -2 * 3_600_000 });
     const run = await plugin(sandbox, ["status", "--profile", "stale"]);
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/^Status: +expired$/m);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.stdout).toMatch(/^Status: +healthy$/m);
     expect(run.stdout).toMatch(/^Access token: +expired 2h 0m ago/m);
-    expect(run.stdout).toContain("fix: docker claudeauth refresh --profile stale");
+    expect(run.stdout).toContain('note: the access token expired 2h 0m ago; the refresh token renews it at the next run (or "docker claudeauth refresh --profile stale")');
   });
 
   it("expiring soon without a refresh token: healthy with warnings", async () => {
@@ -229,11 +230,11 @@ describe("status of host-dir stores (no container)", () => {
     expect(JSON.parse(byEnv.stdout).store.location).toBe(path.join(hub, "default"));
   });
 
-  it("--all shows every profile; exit 1 when one is unhealthy", async () => {
+  it("--all shows every profile; exit 1 when one is unhealthy (expired, nothing to renew it)", async () => {
     const hub = path.join(sandbox.dir, "hub-all");
     for (const [name, expires] of [["one", 3_600_000 * 5], ["two", -60_000]] as const) {
       fs.mkdirSync(path.join(hub, name), { recursive: true, mode: 0o700 });
-      await seedStore(path.join(hub, name), { ".credentials.json": credentialsText(name, { expiresInMs: expires }) }, ME);
+      await seedStore(path.join(hub, name), { ".credentials.json": credentialsText(name, { expiresInMs: expires, refreshToken: expires < 0 ? null : undefined }) }, ME);
     }
     const run = await plugin(sandbox, ["status", "--all", "--json"], { env: { CLAUDE_HUB_DIR: hub } });
     expect(run.exitCode).toBe(1);
@@ -339,9 +340,9 @@ describe("profile ls / rm", () => {
     const env = { CLAUDE_HUB_DIR: hub };
     const table = await plugin(sandbox, ["profile", "ls"], { env });
     expect(table.exitCode, table.output).toBe(0);
-    expect(table.stdout).toMatch(/^PROFILE +STORE +MODE +STATUS +EXPIRES$/m);
-    expect(table.stdout).toMatch(/^work +\S+\/work +oauth +healthy +in 7h 59m$/m);
-    expect(table.stdout).toMatch(/^empty +\S+\/empty +- +not logged in +-$/m);
+    expect(table.stdout).toMatch(/^PROFILE +TYPE +STORE +MODE +STATUS +EXPIRES$/m);
+    expect(table.stdout).toMatch(/^work +dir +\S+\/work +oauth +healthy +in 7h 59m$/m);
+    expect(table.stdout).toMatch(/^empty +dir +\S+\/empty +- +not logged in +-$/m);
     expect((await plugin(sandbox, ["profile", "ls", "-q"], { env })).stdout.split("\n")).toEqual(expect.arrayContaining(["work", "empty"]));
     const json = JSON.parse((await plugin(sandbox, ["profile", "ls", "--json"], { env })).stdout);
     expect(json.filter((r: { kind: string }) => r.kind === "dir").map((r: { profile: string }) => r.profile)).toEqual(["empty", "work"]);

@@ -91,6 +91,25 @@ describe("refresh", () => {
     expect({ ok: fake.stats.refreshOk, invalid: fake.stats.invalidGrant }).toEqual({ ok: before.ok, invalid: before.invalid + 1 });
     expect(fs.readdirSync(path.join(dir, "captures"))).toEqual(["00000001"]);
     expect(new DirStore(dir).readCurrentSync()!.credentials!.claudeAiOauth).toMatchObject({ accessToken: credentials.claudeAiOauth.accessToken, refreshToken: credentials.claudeAiOauth.refreshToken });
+    // status knows the refresh token is dead: runs work until the access token expires, then not.
+    const status = await plugin(sandbox, ["status", "--profile", "rejected", "--format", "json"]);
+    expect(status.exitCode, status.output).toBe(0);
+    const json = JSON.parse(status.stdout);
+    expect(json).toMatchObject({ healthy: true, refreshToken: { rejected: true } });
+    expect(json.warnings).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/^the token endpoint rejected the refresh token: runs work until the access token expires in \d/) }));
+    // No warning points at refresh: it cannot help; a new login does.
+    expect(json.warnings.map((w: { fix?: string }) => w.fix)).not.toContain("docker claudeauth refresh --profile rejected");
+  });
+});
+
+describe("setup that captures nothing", () => {
+  it("with Anthropic reachable (through the proxy): the login hint, said once; the store setup created is removed", async () => {
+    const run = await plugin(sandbox, ["setup", "--profile", "quit", "--no-tty", ...endpoint, "sh", "-c", "exit 0"]);
+    expect(run.exitCode, run.output).toBe(1);
+    expect(run.stderr).toMatch(/^error: the login did not complete: nothing was captured into \S+quit; run "docker claudeauth setup --profile quit" again and finish the login \(\/login in claude\) before you exit$/m);
+    expect(run.stderr).not.toMatch(/could not reach/);
+    expect(run.stderr.match(/\/login in claude/g)).toHaveLength(1);
+    expect(fs.existsSync(path.join(sandbox.hub, "quit"))).toBe(false);
   });
 });
 

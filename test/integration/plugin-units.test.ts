@@ -1,5 +1,6 @@
 // The plugin's pure parts, imported directly: argv as docker hands it over, the verdicts of
 // `test`, the redacting relay of setup --long-lived.
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,6 +9,11 @@ import { classify } from "../../cli-plugin/services/test";
 import { TokenScanningRelay } from "../../cli-plugin/docker-cli/terminal";
 import { resolveCommand } from "../../cli-plugin/docker-cli/cli";
 import { complete } from "../../cli-plugin/docker-cli/completion";
+import { formatArg, render } from "../../cli-plugin/docker-cli/format";
+import { ownArgs, parseCommandArgs } from "../../cli-plugin/docker-cli/parse";
+import { passthroughCommand } from "../../cli-plugin/docker-cli/spec";
+import { runCommand } from "../../cli-plugin/commands/run";
+import { workloadUser } from "../../cli-plugin/services/workload-user";
 import { resolveStore, storeMount } from "../../cli-plugin/stores/profile";
 import { envFlags } from "../../cli-plugin/engine/passthrough";
 
@@ -42,6 +48,8 @@ describe("argv as docker passes it", () => {
     expect(complete(["build", "--only", ""])).toEqual(["setup", "run", "entrypoint", ":4"]);
     expect(complete(["version", "--format", "j"])).toEqual(["json", ":4"]);
     expect(complete(["run", "--", ""])).toEqual([":0"]);
+    expect(complete(["run", "claude", "--"])).toEqual([":0"]);
+    expect(complete(["run", "--profile", "p", "echo", "-"])).toEqual([":0"]);
   });
 });
 
@@ -52,6 +60,21 @@ describe("store locations", () => {
     expect(resolveStore({}, {})).toMatchObject({ kind: "dir", path: path.join(os.homedir(), ".claude-hub", "default"), source: "default" });
     expect(resolveStore({ volume: "vol-1" })).toMatchObject({ kind: "volume", volume: "vol-1", profile: "default" });
     expect(() => resolveStore({ volume: "../x" })).toThrow(/invalid volume name/);
+  });
+
+  it("a credential helper: helper:NAME, or helper: for the credsStore of the Docker config; one line when there is none", () => {
+    expect(resolveStore({ profile: "a", store: "helper:pass" })).toEqual({ kind: "helper", profile: "a", helper: "pass", configured: false });
+    expect(() => resolveStore({ store: "helper:../x" })).toThrow(/^invalid credential helper name "\.\.\/x": use the NAME of docker-credential-NAME/);
+    const config = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-units-"));
+    try {
+      expect(() => resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toThrow(`--store helper: uses the credsStore of ${config}/config.json, which does not exist: name the helper (--store helper:pass, helper:osxkeychain, ...)`);
+      fs.writeFileSync(path.join(config, "config.json"), JSON.stringify({ auths: {} }));
+      expect(() => resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toThrow(/which sets none: name the helper/);
+      fs.writeFileSync(path.join(config, "config.json"), JSON.stringify({ credsStore: "secretservice" }));
+      expect(resolveStore({ store: "helper:" }, { DOCKER_CONFIG: config })).toEqual({ kind: "helper", profile: "default", helper: "secretservice", configured: true });
+    } finally {
+      fs.rmSync(config, { recursive: true, force: true });
+    }
   });
 
   it("--mount quotes a path with a comma", () => {
@@ -114,5 +137,50 @@ describe("the relay of setup --long-lived", () => {
     relay.flush();
     expect(shown).toBe("Paste code here if prompted > yes sk-an");
     expect(relay.token()).toBeNull();
+  });
+});
+
+describe("Docker's conventions (pure parts)", () => {
+  it("run stops at its COMMAND: what follows is the workload's, -- still works", () => {
+    const parsed = parseCommandArgs(runCommand, ["--profile", "p", "-v", "/a:/b", "claude", "--version", "--profile", "q"]);
+    expect(parsed.profile).toBe("p");
+    expect(passthroughCommand(parsed)).toEqual(["claude", "--version", "--profile", "q"]);
+    expect(passthroughCommand(parseCommandArgs(runCommand, ["--", "echo", "hi"]))).toEqual(["echo", "hi"]);
+    expect(ownArgs(runCommand, ["-e", "X", "--no-tty", "claude", "--help"])).toEqual(["-e", "X", "--no-tty"]);
+    expect(ownArgs(runCommand, ["--network=none", "--help", "claude"])).toEqual(["--network=none", "--help"]);
+  });
+
+  it("--format: json, table, and {{.Field}} templates over the JSON fields", () => {
+    const rows = [{ profile: "a", kind: "dir", store: { path: "/x" }, status: null }, { profile: "bb", kind: "volume", store: { path: "v" }, status: "ok" }];
+    const table = () => "TABLE";
+    const format = (value: string | undefined, json = false) => formatArg({ _: [], format: value, json }, "profile ls");
+    expect(render(format(undefined), { json: rows, table })).toBe("TABLE");
+    expect(JSON.parse(render(format("json"), { json: rows, table }))).toEqual(rows);
+    expect(JSON.parse(render(format(undefined, true), { json: rows, table }))).toEqual(rows);
+    expect(render(format("{{.Profile}}:{{.Store.Path}}:{{.Status}}"), { json: rows, table })).toBe("a:/x:\nbb:v:ok");
+    expect(render(format("{{json .Store}}"), { json: rows, table })).toBe('{"path":"/x"}\n{"path":"v"}');
+    expect(render(format("table {{.Profile}}\\t{{.Kind}}"), { json: rows, table })).toBe("PROFILE   KIND\na         dir\nbb        volume");
+    expect(() => render(format("{{.Nope}}"), { json: rows, table })).toThrow(/unknown field "Nope" in --format: the fields are Profile, Kind, Store, Status/);
+    expect(() => render(format("{{range .}}"), { json: rows, table })).toThrow(/unsupported template action/);
+    expect(() => format("yaml")).toThrow(/unsupported --format "yaml"/);
+    expect(() => format("table", true)).toThrow(/--json and --format table ask for different output/);
+  });
+
+  it("the workload's ids: --user, else yours, else (as root) the workspace owner's; never root", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-ws-"));
+    try {
+      expect(workloadUser("1500", dir, { uid: 0, gid: 0 }).ids).toEqual({ uid: 1500, gid: 1500 });
+      expect(workloadUser("1500:1600", dir, { uid: 0, gid: 0 }).ids).toEqual({ uid: 1500, gid: 1600 });
+      expect(() => workloadUser("0:0", dir)).toThrow(/the workload never runs as root/);
+      expect(() => workloadUser("claude", dir)).toThrow(/invalid --user "claude"/);
+      expect(workloadUser(undefined, dir, { uid: 1000, gid: 1001 })).toEqual({ ids: { uid: 1000, gid: 1001 }, warning: null });
+      const stat = fs.statSync(dir);
+      const asRoot = workloadUser(undefined, dir, { uid: 0, gid: 0 });
+      if (stat.uid === 0) expect(asRoot).toEqual({ ids: null, warning: expect.stringMatching(/belongs to root and the workload never runs as root/) });
+      else expect(asRoot.ids).toEqual({ uid: stat.uid, gid: stat.gid });
+      expect(workloadUser(undefined, null, { uid: 0, gid: 0 })).toEqual({ ids: null, warning: null });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -34,7 +34,7 @@ const statusJson = async (selection: string[]) => JSON.parse((await plugin(sandb
 
 describe.each([
   ["a host directory", (label: string) => ["--store", path.join(sandbox.dir, `store-${label}`)]],
-  ["a Docker volume", (label: string) => ["--volume", testVolume(label)]],
+  ["a Docker volume", (label: string) => ["--store-volume", testVolume(label)]],
 ])("the store spec through the plugin: %s", (_kind, storeArgs) => {
   it("setup --from commits by compare-and-swap, logout keeps the settings and no token, profile rm finds the store", async () => {
     const profile = `spec${++count}`;
@@ -58,7 +58,7 @@ describe.each([
     const again = await plugin(sandbox, ["logout", ...selection]);
     expect(again.stdout).toContain("is not logged in");
 
-    if (selection.includes("--volume")) {
+    if (selection.includes("--store-volume")) {
       // profile rm finds the profile's volume by its label, without --volume.
       const rm = await plugin(sandbox, ["profile", "rm", "--force", profile]);
       expect(rm.exitCode, rm.output).toBe(0);
@@ -165,7 +165,7 @@ describe("setup --from", () => {
 
   it("into a Docker volume: the login travels on stdin to the entrypoint, which commits it there", async () => {
     const volume = testVolume("from");
-    const run = await plugin(sandbox, ["setup", "--volume", volume, "--from", credentialsFile("volume")]);
+    const run = await plugin(sandbox, ["setup", "--store-volume", volume, "--from", credentialsFile("volume")]);
     expect(run.exitCode, run.output).toBe(0);
     expect(run.stdout).toMatch(/Store: +volume claudeauth-test-from-/);
     expect(run.stdout).toMatch(/Status: +healthy/);

@@ -90,8 +90,8 @@ it("every container the plugin starts is hardened: setup, run, test, refresh, th
       ["run", "--network", "none", "--no-workspace", "--", "true"],
       ["test", "--network", "none", "--timeout", "30s"],
       ["refresh", "--network", "none"],
-      ["setup", "--volume", volume, "--token-stdin"],
-      ["status", "--volume", volume],
+      ["setup", "--store-volume", volume, "--token-stdin"],
+      ["status", "--store-volume", volume],
     ];
     for (const args of steps) await plugin(sandbox, args, { env, input: args.includes("--token-stdin") ? `sk-ant-oat01-${"H".repeat(60)}\n` : undefined });
   } finally {

@@ -102,9 +102,9 @@ describe("a directory that is not the user's to give is refused and left as it w
       const before = (await list()).stdout;
       expect(before).toContain("./table.db");
       for (const args of [["--token-stdin"], ["--no-tty", "--network", "none", "-v", `${scripts}:/scripts:ro`, "--", "/scripts/login.sh"]]) {
-        const run = await plugin(sandbox, ["setup", "--volume", volume, ...args], { input: `${TOKEN}\n` });
+        const run = await plugin(sandbox, ["setup", "--store-volume", volume, ...args], { input: `${TOKEN}\n` });
         expect(run.exitCode, run.output).toBe(125);
-        expect(run.stderr).toMatch(new RegExp(`^error: refusing to use volume ${volume} as a store: it holds other files \\(2 entries\\) and no captures/; pick a new volume name with --volume \\(it is left as it was\\)$`, "m"));
+        expect(run.stderr).toMatch(new RegExp(`^error: refusing to use volume ${volume} as a store: it holds other files \\(2 entries\\) and no captures/; pick a new volume name with --store-volume \\(it is left as it was\\)$`, "m"));
         expect((await list()).stdout).toBe(before);
       }
     } finally {

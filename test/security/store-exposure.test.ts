@@ -26,9 +26,9 @@ beforeAll(async () => {
   sandbox = makeSandbox("exposure", { user: USER });
   scripts = scriptsDir(sandbox);
   store = await seedHubStore(sandbox, USER, makeCredentials("exposure"), "exposure@example.com");
-  // A volume store, as `setup --volume` makes it (labelled with its profile).
+  // A volume store, as `setup --store-volume` makes it (labelled with its profile).
   volume = `claudeauth-test-exposure-${process.pid}`;
-  const created = await plugin(sandbox, ["setup", "--profile", "vol", "--volume", volume, "--token-stdin"], { input: `sk-ant-oat01-${"E".repeat(60)}\n` });
+  const created = await plugin(sandbox, ["setup", "--profile", "vol", "--store-volume", volume, "--token-stdin"], { input: `sk-ant-oat01-${"E".repeat(60)}\n` });
   if (created.exitCode !== 0) throw new Error(created.output);
 });
 
@@ -101,7 +101,7 @@ describe("a mount that reaches the store is refused", () => {
   });
 
   it("the store volume mounted a second time (-v and --mount), by its own profile or by another", async () => {
-    const own = await dockerPlugin(sandbox, ["claudeauth", "run", "--volume", volume, "--network", "none", "--no-workspace", "-v", `${volume}:/x`, ...WORKLOAD]);
+    const own = await dockerPlugin(sandbox, ["claudeauth", "run", "--store-volume", volume, "--network", "none", "--no-workspace", "-v", `${volume}:/x`, ...WORKLOAD]);
     expectRefused(own, new RegExp(`^error: refusing to mount the -v source ${volume}: it is the store volume of profile default`));
     const other = await dockerPlugin(sandbox, ["claudeauth", "run", "--network", "none", "--no-workspace", "--mount", `type=volume,src=${volume},dst=/x,readonly`, ...WORKLOAD]);
     expectRefused(other, new RegExp(`refusing to mount the --mount source ${volume}: it is the store volume of profile vol`));

@@ -34,6 +34,11 @@ export type StartOptions = {
   cwd?: string;
   /** Another binary than the entrypoint (e.g. the plugin). */
   binary?: string;
+  /**
+   * A Kubernetes pod as a kubelet would make it, for the k8s:// store tests (test/support/kubernetes.ts):
+   * this directory mounted at /var/run/secrets/kubernetes.io/serviceaccount and a host name of its own.
+   */
+  pod?: { serviceAccountDir: string; hostname: string };
   /** The output may hold tokens on purpose (say why); it is not scanned. Default: scanned. */
   allowTokens?: string;
 };
@@ -67,13 +72,23 @@ while [ "$1" != "--" ]; do mount --bind "$1" "$1"; mount -o remount,bind,ro "$1"
 shift
 exec "$@"`;
 
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const POD_SCRIPT = `set -e
+mkdir -p ${SERVICE_ACCOUNT_DIR}
+mount --bind "$1" ${SERVICE_ACCOUNT_DIR}
+hostname "$2"
+shift 2
+exec "$@"`;
+
 export function startEntrypoint(args: string[], options: StartOptions = {}): Handle {
   const file0 = options.binary ?? binary("claudeauth-entrypoint");
   const env = { PATH: BASE_PATH, LANG: "C.UTF-8", ...options.env };
   const wrapped = options.home !== undefined || (options.readOnly?.length ?? 0) > 0;
-  const [file, argv] = wrapped
-    ? ["unshare", ["-m", "--propagation", "private", "--", "/bin/sh", "-c", NAMESPACE_SCRIPT, "sh", options.home ?? "", ...(options.readOnly ?? []), "--", file0, ...args]]
-    : [file0, args];
+  const [file, argv] = options.pod
+    ? ["unshare", ["-m", "-u", "--propagation", "private", "--", "/bin/sh", "-c", POD_SCRIPT, "sh", options.pod.serviceAccountDir, options.pod.hostname, file0, ...args]]
+    : wrapped
+      ? ["unshare", ["-m", "--propagation", "private", "--", "/bin/sh", "-c", NAMESPACE_SCRIPT, "sh", options.home ?? "", ...(options.readOnly ?? []), "--", file0, ...args]]
+      : [file0, args];
   const startedAt = performance.now();
   const child = spawn(file, argv as string[], { env, cwd: options.cwd ?? os.tmpdir(), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";

@@ -114,7 +114,7 @@ async function pluginCanBuild(): Promise<boolean> {
 }
 
 async function buildWithPlugin(): Promise<void> {
-  const result = await execa(pluginBinary(), ["build", "--ca-cert", BUILD_CA], { reject: false, all: true, timeout: 20 * 60_000 });
+  const result = await execa(pluginBinary(), ["build", "--network", "host", "--ca-cert", BUILD_CA], { reject: false, all: true, timeout: 20 * 60_000 });
   if (result.exitCode !== 0) throw new Error(`docker-claudeauth build failed (exit ${result.exitCode}):\n${tail(result.all)}`);
 }
 
