@@ -4,7 +4,7 @@
 #   bash bench/run.sh                      all: working-copy, start, metadata, faults
 #   bash bench/run.sh start metadata       just those
 # With a Docker engine: `bash bench/run.sh all` also runs the plugin (and its start-up against a bare
-# Node start), image and soak benchmarks.
+# Node start), image, Swarm and soak benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x dist/claudeauth-entrypoint ] || [ ! -x dist/docker-claudeauth ]; then
@@ -15,6 +15,7 @@ if [ "${1:-}" = all ]; then
   node bench/plugin.bench.mjs
   node bench/startup.bench.mjs
   node bench/images.bench.mjs
+  node bench/swarm.bench.mjs
   npx vitest run --config bench/vitest.config.mts bench/soak.bench.ts
 else
   exec node --import tsx bench/entrypoint.bench.mjs "$@"

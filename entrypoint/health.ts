@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { InvalidCaptureError } from "../core/store";
+import { InvalidCaptureError, type Capture } from "../core/store";
 import { DirStore } from "../core/store-dir";
 import { summarize } from "../core/credentials";
 import { formatDuration, formatRelative } from "../core/duration";
@@ -8,6 +8,7 @@ import { print } from "../core/output";
 import type { Options } from "./options";
 import { parseStoreAddress } from "../core/store-address";
 import { HELPER_MIRROR } from "./channel-store";
+import { swarmSecretFile, withSwarmSecretCapture } from "./swarm-secret";
 
 // HEALTHCHECK: one line, exit 0 (healthy) or 1. Reads the store only; no network.
 export function healthMode(options: Options): number {
@@ -17,12 +18,14 @@ export function healthMode(options: Options): number {
 }
 
 function checkHealth(options: Options): [boolean, string] {
+  const secret = swarmSecretFile(options.store);
   // A helper store: the copy the run's entrypoint keeps (the plugin's channel takes one connection, the run's).
   const root = parseStoreAddress(options.store).kind === "helper" ? HELPER_MIRROR : options.store;
-  if (!fs.existsSync(root)) return [false, `no store mounted at ${root}`];
-  let capture;
+  if (!secret && !fs.existsSync(root)) return [false, `no store mounted at ${root}`];
+  let capture: Capture | null;
   try {
-    capture = new DirStore(root).readCurrentSync();
+    // A Swarm secret is unpacked into a root-only directory that is gone when this returns.
+    capture = secret ? withSwarmSecretCapture(secret, options.workDir, (c) => c) : new DirStore(root).readCurrentSync();
   } catch (error) {
     return [false, `the store's capture is invalid: ${error instanceof InvalidCaptureError ? error.problem : errorMessage(error)}`];
   }

@@ -13,6 +13,8 @@ import { notLoggedIn } from "./run";
 import { reportStore } from "../core/store-report";
 import { importMode, logoutMode } from "./login";
 import { containerIdentity, recordEvent } from "./audit";
+import { refuseSwarmSecret, swarmSecretFile } from "./swarm-secret";
+import { captureDirReader, swarmSecretFiles } from "../core/swarm-secret";
 
 // claudeauth-entrypoint: runs under `tini -g` in the setup and production images.
 
@@ -24,11 +26,26 @@ const MODES: Record<Options["mode"], (options: Options) => number | Promise<numb
   inspect: inspectMode,
   import: importMode,
   logout: logoutMode,
+  "swarm-secret": swarmSecretMode,
 };
 
 /** The store's report as one line of JSON on stdout: the plugin reads a volume's store through it. */
 async function inspectMode(options: Options): Promise<number> {
   print(JSON.stringify(await reportStore(openStore(options.store, options.owner, options))));
+  return 0;
+}
+
+/**
+ * The current capture's auth files as one line of JSON on stdout, the one output that carries a
+ * token: the plugin hands it straight to docker secret create's stdin (the container runs with
+ * no network and no log driver), so it is never on a disk. Not through print, which redacts.
+ */
+async function swarmSecretMode(options: Options): Promise<number> {
+  const store = openStore(options.store, options.owner, options);
+  const capture = await store.readCurrent();
+  if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
+  const line = JSON.stringify(swarmSecretFiles(capture, options.includeRefreshToken, captureDirReader(capture))) + "\n";
+  await new Promise<void>((resolve, reject) => process.stdout.write(line, (error) => (error ? reject(error) : resolve())));
   return 0;
 }
 
@@ -50,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       onBreak: (lockDir, holder) =>
         void recordEvent(openStore(options.store, options.owner, options), { kind: "lock-break", ...containerIdentity(), detail: `took over ${lockDir}: its holder (${holder}) showed no sign of life for ${options.lockStaleMs / 1000}s` }),
     });
+    const secret = options.mode !== "run" && options.mode !== "health" ? swarmSecretFile(options.store) : null;
+    if (secret) refuseSwarmSecret(secret, options.mode);
     return await MODES[options.mode](options);
   } catch (error) {
     if (error instanceof UserError) {

@@ -7,7 +7,7 @@ import { parseDuration } from "../core/duration";
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
 
-export type Mode = "setup" | "run" | "health" | "refresh" | "inspect" | "import" | "logout";
+export type Mode = "setup" | "run" | "health" | "refresh" | "inspect" | "import" | "logout" | "swarm-secret";
 
 /** Which login made inside a run may replace the store's: none (the default), the same account's, any. */
 export type LoginPolicy = "none" | "same-account" | "any-account";
@@ -33,6 +33,7 @@ export type Options = {
   clientId: string;
   scope: string;
   tokenStdin: boolean;
+  includeRefreshToken: boolean;
   command: string[];
 };
 
@@ -46,6 +47,8 @@ Modes:
   inspect  print what the store holds as JSON (never a token), for docker claudeauth status
   import   commit the login given as JSON on stdin (docker claudeauth setup --from), by compare-and-swap
   logout   remove the store's login, keeping its settings (docker claudeauth logout)
+  swarm-secret  print the current capture's auth files as JSON for a Swarm secret (docker claudeauth swarm secret);
+           without the refresh token unless --include-refresh-token
 
 Options (environment variable in brackets):
   --store DIR            store path, or helper:NAME [CLAUDEAUTH_STORE] (default ${DEFAULT_STORE_IN_CONTAINER})
@@ -57,6 +60,7 @@ Options (environment variable in brackets):
   --trust DIR            directory the CLI should trust [CLAUDEAUTH_TRUST_DIR] (default: the working dir)
   --refresh-margin DUR   refresh when the token expires within DUR [CLAUDEAUTH_REFRESH_MARGIN] (default 15m)
   --token-stdin          setup: store the long-lived token given on stdin instead of running a command
+  --include-refresh-token  swarm-secret: keep the refresh token in what it prints
   --no-supervise         exec the workload; do not stay to keep its token fresh [CLAUDEAUTH_SUPERVISE=0]
   --allow-login          run: keep a login the workload makes, if it is the store's account [CLAUDEAUTH_ALLOW_LOGIN=1]
   --allow-other-account  run: keep it whatever its account [CLAUDEAUTH_ALLOW_LOGIN=any-account]
@@ -72,8 +76,8 @@ export const DEFAULT_PROFILE_URL = "https://api.anthropic.com/api/oauth/profile"
 export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
-const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "inspect", "import", "logout"];
-const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account"]);
+const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "inspect", "import", "logout", "swarm-secret"];
+const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account", "--include-refresh-token"]);
 const VALUE_FLAGS = new Set([
   "--store", "--channel", "--user", "--owner", "--uid", "--gid", "--work-dir", "--trust", "--refresh-margin", "--min-validity", "--lock-stale", "--token-url", "--client-id",
   "--profile-url",
@@ -131,6 +135,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     allowLogin: loginPolicy(flags, env.CLAUDEAUTH_ALLOW_LOGIN),
     scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,
     tokenStdin: flags.has("--token-stdin"),
+    includeRefreshToken: flags.has("--include-refresh-token"),
     command: command.length > 0 ? command : ["claude"],
   };
 }

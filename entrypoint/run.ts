@@ -19,6 +19,7 @@ import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
 import { containerIdentity, recordEvent } from "./audit";
 import { overrideWarnings, readSettings } from "../core/overrides";
+import { openSwarmSecretForRun, swarmSecretFile } from "./swarm-secret";
 import type { Options } from "./options";
 
 // Run mode: working copy → (refresh if due) → drop privileges → workload. With OAuth
@@ -28,6 +29,8 @@ import type { Options } from "./options";
 export async function runMode(options: Options): Promise<number> {
   const user = resolveUser(options.user, options);
   claimTmpfsHome(user);
+  const secret = swarmSecretFile(options.store);
+  if (secret) return runFromSwarmSecret(secret, options, user);
   const store = openMountedStore(options);
   await refuseUnsafeStart(store, user);
   const capture = await freshCapture(store, options, options.refreshMarginMs);
@@ -73,6 +76,16 @@ async function refuseUnsafeStart(store: Store, user: RuntimeUser): Promise<void>
     await recordEvent(store, { kind: "refused", outcome: "store-reachable", ...containerIdentity(), detail: errorMessage(error) });
     throw error;
   }
+}
+
+/** A Docker Swarm secret is a read-only store: no refresh, no write-back, nothing to supervise. */
+function runFromSwarmSecret(file: string, options: Options, user: RuntimeUser): number {
+  const env = openSwarmSecretForRun(file, user, options.workDir, options.refreshMarginMs, (capture) => {
+    const workingCopy = prepareWorkingCopy(capture, options.workDir, user, options.trustDir, !user.known);
+    return workloadEnvironment(user, workingCopy, capture);
+  });
+  dropPrivileges(user);
+  return execInto(options.command, env);
 }
 
 function openMountedStore(options: Options): Store {

@@ -31,6 +31,11 @@ export function refuseReachableStore(store: string, user: RuntimeUser): void {
   );
 }
 
+/** Refuses to go on when the runtime user could read a store kept in one file (a Swarm secret). */
+export function refuseReadableFile(file: string, user: RuntimeUser, fix: string): void {
+  if (reachable(path.resolve(file), user.uid, 0o4)) throw new UserError(`the store ${file} is readable by the workload (uid ${user.uid}): ${fix}`);
+}
+
 type Mount = { device: string; root: string; point: string };
 
 /**
@@ -67,8 +72,8 @@ function readMountInfo(): Mount[] {
   });
 }
 
-/** Whether `uid` can pass every directory down to `target` and list it. */
-function reachable(target: string, uid: number): boolean {
+/** Whether `uid` can pass every directory down to `target` and do `bits` to it (list a directory: r-x). */
+function reachable(target: string, uid: number, bits = 0o5): boolean {
   const dirs: string[] = [];
   for (let dir = target; ; dir = path.dirname(dir)) {
     dirs.unshift(dir);
@@ -81,7 +86,7 @@ function reachable(target: string, uid: number): boolean {
     } catch {
       return false;
     }
-    return allows(stat, uid, dir === target ? 0o5 : 0o1);
+    return allows(stat, uid, dir === target ? bits : 0o1);
   });
 }
 

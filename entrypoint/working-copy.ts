@@ -55,7 +55,7 @@ function workloadCredentials(credentials: CredentialsFile): string {
  * The work dir must not be the workload's to rearrange: a dir it could write (without the
  * sticky bit that keeps our entries ours) would let it swap our root-owned parent away.
  */
-function checkWorkDir(workDir: string): void {
+export function checkWorkDir(workDir: string): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(workDir);

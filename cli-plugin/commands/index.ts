@@ -10,6 +10,7 @@ import { refreshCommand } from "./refresh";
 import { runCommand } from "./run";
 import { setupCommand } from "./setup";
 import { statusCommand } from "./status";
+import { swarmGroup } from "./swarm";
 import { testCommand } from "./test";
 import { versionCommand } from "./version";
 
@@ -28,4 +29,4 @@ export const COMMANDS: CommandSpec[] = [
   versionCommand,
 ];
 
-export const GROUPS: GroupSpec[] = [{ name: "profile", summary: "Manage profiles (one store per profile)", commands: [profileLsCommand, profileRmCommand] }];
+export const GROUPS: GroupSpec[] = [{ name: "profile", summary: "Manage profiles (one store per profile)", commands: [profileLsCommand, profileRmCommand] }, swarmGroup];

@@ -5,12 +5,15 @@ import { errorMessage, UserError } from "../../core/errors";
 import { recordEvent } from "../../core/events";
 import { log } from "../../core/output";
 import { DEFAULT_STORE_IN_CONTAINER } from "../../core/layout";
+import { captureDirReader, swarmSecretFiles, type SwarmSecretFiles } from "../../core/swarm-secret";
+import { bundleText } from "../../core/capture-bundle";
+import { readCaptureFiles } from "../../core/store";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
 import { imageExists, imageName, OWN_IMAGE_ENTRYPOINT, requireImage } from "../engine/images";
 import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef } from "./profile";
 import { withContainerStore } from "./container-store";
 import { configuredHelper, CredentialHelper } from "./credential-helper";
-import { logoutHelper, readHelperReport, removeHelperEntry } from "./helper-store";
+import { logoutHelper, readHelperBundle, readHelperReport, removeHelperEntry } from "./helper-store";
 
 // A store as the plugin sees it, whatever its backend: what it holds (a report, never a
 // token), a login handed in (setup --from), logout, removal. A host directory is worked on
@@ -47,6 +50,32 @@ export function openBackend(ref: StoreRef, docker: Docker): StoreBackend {
 /** The report of a store (status, doctor, refresh, setup). */
 export function readReport(ref: StoreRef, docker: Docker): Promise<StoreReport> {
   return openBackend(ref, docker).report();
+}
+
+/**
+ * The current capture's auth files for a Swarm secret (the plugin's only read of tokens): a host
+ * directory through the core in-process, a helper's entry in memory, a volume through the
+ * entrypoint's swarm-secret mode, whose stdout is kept in memory for docker secret create's stdin.
+ */
+export async function readSwarmSecretFiles(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecretFiles> {
+  const noLogin = () => new UserError(`${describeStore(ref)} holds no login`);
+  switch (ref.kind) {
+    case "dir": {
+      const capture = await new DirStore(ref.path, undefined, { quiet: true }).readCurrent();
+      if (!capture || capture.meta.mode === "logged-out") throw noLogin();
+      return swarmSecretFiles(capture, includeRefreshToken, captureDirReader(capture));
+    }
+    case "helper": {
+      const bundle = await readHelperBundle(ref);
+      if (!bundle) throw noLogin();
+      const read = (name: string) => bundleText(bundle, name);
+      const capture = readCaptureFiles(read, bundle.generation);
+      if (capture.meta.mode === "logged-out") throw noLogin();
+      return swarmSecretFiles(capture, includeRefreshToken, read);
+    }
+    case "volume":
+      return entrypointJson<SwarmSecretFiles>(ref, docker, "swarm-secret", { readonly: true, flags: includeRefreshToken ? ["--include-refresh-token"] : [] });
+  }
 }
 
 /** Finds stores of a profile; a UserError says where it could not look. */
@@ -144,15 +173,18 @@ async function volumeExists(ref: StoreRef & { kind: "volume" }, docker: Docker):
   return listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume);
 }
 
+/** The entrypoint modes the plugin runs in a container, and what each does, for its error line. */
+const DOING = { inspect: "read", import: "store the login in", logout: "log out of", "swarm-secret": "read the capture of" } as const;
+
 /** Runs one entrypoint mode on a volume store and returns the JSON line it prints; its error line, if it fails. */
-async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, docker: Docker, mode: string, options: { readonly?: boolean; input?: string }): Promise<T> {
+async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, docker: Docker, mode: keyof typeof DOING, options: { readonly?: boolean; input?: string; flags?: string[] }): Promise<T> {
   const image = await anyImage(docker);
   const start = (store: string[]) =>
     docker.capture(
       [
         "run", "--rm", ...(options.input !== undefined ? ["-i"] : []), "--network", "none", "--log-driver", "none", ...hardeningFlags(DEFAULT_HARDENING),
         ...store,
-        "--entrypoint", OWN_IMAGE_ENTRYPOINT, image, mode,
+        "--entrypoint", OWN_IMAGE_ENTRYPOINT, image, mode, ...(options.flags ?? []),
       ],
       options.input !== undefined ? { input: options.input } : {},
     );
@@ -162,7 +194,7 @@ async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, 
   const line = result.stdout.trim().split("\n").pop() ?? "";
   if (result.code !== 0 || !line.startsWith("{")) {
     const why = result.stderr.trim().split("\n").pop()?.replace(/^claudeauth: (error: )?/, "") || `exit code ${result.code}`;
-    throw new UserError(`cannot ${mode === "inspect" ? "read" : mode === "import" ? "store the login in" : "log out of"} ${describeStore(ref)}: ${why}`);
+    throw new UserError(`cannot ${DOING[mode]} ${describeStore(ref)}: ${why}`);
   }
   return JSON.parse(line) as T;
 }

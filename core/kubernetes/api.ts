@@ -53,9 +53,10 @@ export class KubeApi {
     if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
     const token = connection.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
+    // Loaded on first use: the entrypoint's x64 startup snapshot cannot hold node:https.
+    const https = process.getBuiltinModule("node:https");
     return new Promise((resolve, reject) => {
-      // Loaded on first use: the entrypoint starts from a V8 snapshot, which cannot hold https.
-      const request = process.getBuiltinModule("node:https").request(
+      const request = https.request(
         url,
         {
           method,

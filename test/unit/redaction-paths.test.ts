@@ -9,7 +9,7 @@ const REDACTED = "sk-ant-oat01-[REDACTED]";
 
 describe("a token typed on a command line is never echoed", () => {
   it.each([
-    ["the entrypoint, as its mode", (t: string) => [t], `claudeauth: error: unknown mode "${REDACTED}": use one of setup, run, health, refresh, inspect, import, logout\n`],
+    ["the entrypoint, as its mode", (t: string) => [t], `claudeauth: error: unknown mode "${REDACTED}": use one of setup, run, health, refresh, inspect, import, logout, swarm-secret\n`],
     ["the entrypoint, as an option", (t: string) => ["run", `--${t}`], `claudeauth: error: unknown option "--${REDACTED}" (see claudeauth-entrypoint --help)\n`],
   ])("%s", async (_where, argv, stderr) => {
     const token = fakeToken("oat", "typed");
