@@ -1,12 +1,22 @@
 import { UserError } from "../../core/errors";
 import { containsTokenShape } from "../../core/redact";
-import type { Docker } from "./docker";
+import type { Docker, Hardening } from "./docker";
 import { PROFILE_LABEL, protectedPlaces, refuseStoreExposure, type StoreRef } from "../stores/profile";
 import { UsageError } from "../docker-cli/spec";
 
 // Flags passed on to `docker run` as given (-e, -v, --mount, --cap-add), checked so that
 // no secret ends up on a command line (visible in `ps` and in `docker inspect`) and that no
 // mount hands the workload the store.
+
+/** What a command that starts a production container (test, refresh) takes from docker run's flags. */
+export type ContainerOptions = {
+  network: string | undefined;
+  image: string | undefined;
+  env: string[];
+  volumes: string[];
+  mounts: string[];
+  hardening: Hardening;
+};
 
 export function envFlags(entries: string[], command = "docker claudeauth"): string[] {
   const flags: string[] = [];

@@ -4,10 +4,10 @@ import { log, print as printLine } from "../../core/output";
 import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 import { redact } from "../../core/redact";
 import { analyze, suggest } from "../stores/analyze";
-import { containerName, type Docker, type Hardening } from "../engine/docker";
+import { containerName, type Docker } from "../engine/docker";
 import { renderFinding, when } from "../stores/format";
 import { requireImage } from "../engine/images";
-import { envFlags, mountFlags } from "../engine/passthrough";
+import { envFlags, mountFlags, type ContainerOptions } from "../engine/passthrough";
 import { resolveStore, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 import { readReport } from "../stores/backends";
@@ -18,15 +18,9 @@ import { withContainerStore } from "../stores/container-store";
 // the rotated pair. With --if-expiring-within, a host-dir or helper store that is fresh
 // enough is left alone without starting a container.
 
-export type RefreshOptions = {
+export type RefreshOptions = ContainerOptions & {
   selection: StoreSelection;
   ifExpiringWithin: string | undefined;
-  network: string | undefined;
-  image: string | undefined;
-  env: string[];
-  volumes: string[];
-  mounts: string[];
-  hardening: Hardening;
   /** Nothing but errors (cron mails only what matters). */
   quiet: boolean;
 };

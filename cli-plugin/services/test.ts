@@ -3,9 +3,9 @@ import { print } from "../../core/output";
 import { redact } from "../../core/redact";
 import { formatDuration } from "../../core/duration";
 import { suggest } from "../stores/analyze";
-import { containerName, firstLine, type Docker, type Hardening } from "../engine/docker";
+import { containerName, firstLine, type Docker } from "../engine/docker";
 import { requireImage } from "../engine/images";
-import { envFlags, mountFlags } from "../engine/passthrough";
+import { envFlags, mountFlags, type ContainerOptions } from "../engine/passthrough";
 import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 import { render, type Format } from "../docker-cli/format";
@@ -14,14 +14,8 @@ import { withContainerStore } from "../stores/container-store";
 // test: one real request, the cheapest there is, from a production container: does the
 // API accept this profile's login? The answer is one of four, each with the next step.
 
-export type CheckOptions = {
+export type CheckOptions = ContainerOptions & {
   selection: StoreSelection;
-  network: string | undefined;
-  image: string | undefined;
-  env: string[];
-  volumes: string[];
-  mounts: string[];
-  hardening: Hardening;
   timeoutMs: number;
   format: Format;
   quiet: boolean;
