@@ -39,7 +39,9 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)          # examples/compose.yaml
 install_missing
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# The default engine is the one whose pid file names a live dockerd: other dockerds (a test's
+# swarm nodes, a second engine with its own socket) do not count.
+if ! { [[ -s $PIDFILE ]] && [[ $(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null) == dockerd ]]; }; then
   # A killed dockerd leaves its pid file behind and the next one refuses to start.
   rm -f "$PIDFILE"
   echo "engine.sh: starting dockerd (log: $LOG)" >&2
