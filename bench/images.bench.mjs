@@ -8,10 +8,12 @@
 //    -v STORE:/var/lib/claudeauth/store IMAGE true` (tini -> claudeauth-entrypoint run ->
 //    working copy -> privilege drop -> workload), supervised and in exec mode, against the same
 //    image with `--entrypoint true`; and on the host, the entrypoint's start to exec against a
-//    bare Node 22 start. All five variants interleaved in one loop, so drift hits them alike;
-//    the three ratios with their goals. Also, inside the container, PID 1's start to the
-//    workload running (/proc/1/stat, /proc/uptime), against tini alone in front of the workload;
-//    and the entrypoint's CPU time (exec mode), which load inflates far less than wall time.
+//    bare Node 22 start; and bare Node 22 in the container (bind-mounted, `-e 0`): the floor of
+//    any entrypoint written for Node. All six variants interleaved in one loop, so drift hits
+//    them alike; the three ratios with their goals, and both container starts against the floor.
+//    Also, inside the container, PID 1's start to the workload running (/proc/1/stat,
+//    /proc/uptime), against tini alone in front of the workload; and the entrypoint's CPU time
+//    (exec mode), which load inflates far less than wall time.
 // 2. sizes: image sizes (docker image inspect), and what each layer adds (docker history).
 // 3. stop: capture inside `docker stop`'s grace period: a setup container whose scripted login has
 //    written credentials (and whose watcher already captured them) is stopped with
@@ -138,6 +140,8 @@ async function startToExec(store) {
     "docker run: claudeauth-entrypoint run (default: supervised)": dockerRun(["run", "--rm", "--network", "none", ...mount, RUN_IMAGE, "true"]),
     "docker run: claudeauth-entrypoint run, CLAUDEAUTH_SUPERVISE=0 (exec)": dockerRun(["run", "--rm", "--network", "none", "-e", "CLAUDEAUTH_SUPERVISE=0", ...mount, RUN_IMAGE, "true"]),
     "docker run: --entrypoint true": dockerRun(["run", "--rm", "--network", "none", ...mount, "--entrypoint", "true", RUN_IMAGE]),
+    // The floor of any entrypoint written for Node: Node 22 itself (bind-mounted), started and exited.
+    "docker run: --entrypoint node22 -e 0 (bare Node 22 in the container)": dockerRun(["run", "--rm", "--network", "none", ...mount, "-v", `${NODE22}:/usr/local/bin/node22:ro`, "--entrypoint", "/usr/local/bin/node22", RUN_IMAGE, "-e", "0"]),
     "host: claudeauth-entrypoint run --no-supervise -- true": host(path.join(ROOT, "dist/claudeauth-entrypoint"), ["run", "--no-supervise", "--store", store, "--user", "nobody", "--work-dir", work, "--", "true"]),
     "host: node22 -e 0 (bare Node 22 start)": host(NODE22, ["-e", "0"]),
   };
@@ -163,6 +167,10 @@ async function startToExec(store) {
   ratio("supervised container start / --entrypoint true", "docker run: claudeauth-entrypoint run (default: supervised)", "docker run: --entrypoint true", 1.15);
   ratio("exec-mode container start / --entrypoint true", "docker run: claudeauth-entrypoint run, CLAUDEAUTH_SUPERVISE=0 (exec)", "docker run: --entrypoint true", 1.1);
   ratio("entrypoint start→exec / bare Node 22 start", "host: claudeauth-entrypoint run --no-supervise -- true", "host: node22 -e 0 (bare Node 22 start)", 1.15);
+  // What no Node entrypoint can go below on this machine, and ours against it.
+  const floor = "docker run: --entrypoint node22 -e 0 (bare Node 22 in the container)";
+  console.log(`- floor: bare Node 22 container start / --entrypoint true: **${(m(floor) / m("docker run: --entrypoint true")).toFixed(2)}×** (${signed(m(floor) - m("docker run: --entrypoint true"))})`);
+  console.log(`- supervised / bare Node 22 container start: **${(m("docker run: claudeauth-entrypoint run (default: supervised)") / m(floor)).toFixed(2)}×**; exec mode / bare Node 22: **${(m("docker run: claudeauth-entrypoint run, CLAUDEAUTH_SUPERVISE=0 (exec)") / m(floor)).toFixed(2)}×**`);
 
   // Inside the container: PID 1's start to the moment the workload runs. /proc/1/stat has
   // PID 1's start (in clock ticks since boot) and /proc/uptime the time since boot when the

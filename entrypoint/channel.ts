@@ -24,7 +24,7 @@ export class PluginChannel {
 
   static connect(socketPath: string): Promise<PluginChannel> {
     return new Promise((resolve, reject) => {
-      // Loaded on first use: the entrypoint starts from a V8 snapshot, which cannot hold net.
+      // Loaded on first use: only a credential-helper store needs net, and every start would pay for it.
       const socket = process.getBuiltinModule("node:net").createConnection(socketPath);
       const decoder = new LineDecoder();
       let channel: PluginChannel | null = null;

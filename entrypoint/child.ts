@@ -41,8 +41,8 @@ export function startWorkload(command: string[], user: RuntimeUser, env: NodeJS.
 }
 
 /**
- * node:child_process, loaded on first use: exec mode never starts a child, and the module is
- * not one Node vouches for in a startup snapshot (scripts/build.mjs), so it stays out of it.
+ * node:child_process, loaded on first use: exec mode never starts a child, and loading it
+ * costs every start a millisecond or two.
  */
 export function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process");

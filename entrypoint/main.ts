@@ -1,4 +1,3 @@
-import v8 from "node:v8";
 import { configureOutput, log, print } from "../core/output";
 import { configureLocks } from "../core/lock";
 import { UserError, errorMessage } from "../core/errors";
@@ -82,10 +81,4 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // As a single executable argv is [binary, binary, ...args]; under plain node, [node, script, ...args].
-const start = () => void main(process.argv.slice(2)).then((code) => process.exit(code));
-
-// The x64 single executable starts from a V8 startup snapshot taken after this bundle's modules
-// were initialised (scripts/build.mjs): a container start skips that work. Module scope must
-// therefore hold nothing of the machine it runs on; everything of it is read in main.
-if (v8.startupSnapshot.isBuildingSnapshot()) v8.startupSnapshot.setDeserializeMainFunction(start);
-else start();
+void main(process.argv.slice(2)).then((code) => process.exit(code));

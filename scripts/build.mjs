@@ -30,14 +30,13 @@ const node22 = nodeBinary("amd64");
 const version = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version;
 const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-// Docker's architecture names. The blob's code cache and startup snapshot are V8 state of the
-// machine that makes them (x64 here), so the arm64 build goes without (it compiles at start).
-// The x64 entrypoint starts from a V8 startup snapshot taken after its modules initialised
-// (see entrypoint/main.ts): every container pays its start, so it gets what is cheapest to
-// start (measured in BENCHMARKS.md); the plugin keeps the code cache.
+// Docker's architecture names. The blob's code cache is V8 state of the machine that makes it
+// (x64 here), so the arm64 build goes without (it compiles at start). A V8 startup snapshot of
+// the entrypoint was measured against the code cache and lost: same CPU time, 60% more pages
+// touched at start, which a cold container pays for (BENCHMARKS.md, "Start overhead").
 const TARGETS = [
-  { arch: "amd64", suffix: "", strip: "strip", codeCache: true, snapshot: true },
-  { arch: "arm64", suffix: "-linux-arm64", strip: "aarch64-linux-gnu-strip", codeCache: false, snapshot: false },
+  { arch: "amd64", suffix: "", strip: "strip", codeCache: true },
+  { arch: "arm64", suffix: "-linux-arm64", strip: "aarch64-linux-gnu-strip", codeCache: false },
 ];
 
 fs.mkdirSync(work, { recursive: true });
@@ -78,20 +77,18 @@ function strippedNodeCopy(target) {
   return stripped.get(target.arch);
 }
 
-async function singleExecutable(name, target, main, { assets = {}, snapshot = false } = {}) {
+async function singleExecutable(name, target, main, { assets = {} } = {}) {
   const blob = path.join(work, `${name}${target.suffix}.blob`);
   const config = path.join(work, `${name}${target.suffix}.sea.json`);
-  const useSnapshot = snapshot && target.snapshot;
   fs.writeFileSync(config, JSON.stringify({
     main,
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache: target.codeCache && !useSnapshot, // Node ignores the code cache with a snapshot
-    useSnapshot,
+    useCodeCache: target.codeCache,
     execArgvExtension: "none", // a user's NODE_OPTIONS must not reach our binaries
     assets,
   }));
-  // Node warns that SEA is experimental while it takes the snapshot; other output is news.
+  // Node warns that SEA is experimental while it makes the blob; other output is news.
   const made = spawnSync(node22, ["--experimental-sea-config", config], { encoding: "utf8" });
   const news = made.stderr.split("\n").filter((line) => line && !/ExperimentalWarning: Single executable|--trace-warnings/.test(line));
   if (made.status !== 0 || news.length) console.error(news.join("\n"));
@@ -112,7 +109,7 @@ const pluginMain = await bundle("cli-plugin/main.ts", "plugin");
 // images without a checkout: the Dockerfiles and the entrypoint for each architecture.
 const assets = {};
 for (const target of TARGETS) {
-  const entrypoint = await singleExecutable("claudeauth-entrypoint", target, entrypointMain, { snapshot: true });
+  const entrypoint = await singleExecutable("claudeauth-entrypoint", target, entrypointMain);
   const gz = path.join(work, `claudeauth-entrypoint-${target.arch}.gz`);
   fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(entrypoint), { level: 6 }));
   assets[path.basename(gz)] = gz;

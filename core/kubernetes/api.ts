@@ -53,7 +53,7 @@ export class KubeApi {
     if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
     const token = connection.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
-    // Loaded on first use: the entrypoint's x64 startup snapshot cannot hold node:https.
+    // Loaded on first use: most entrypoint starts make no request, and https/tls cost ms to load.
     const https = process.getBuiltinModule("node:https");
     return new Promise((resolve, reject) => {
       const request = https.request(
