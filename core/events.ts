@@ -58,7 +58,7 @@ export const EVENT_FIELDS = ["time", "kind", "by", ...STRING_FIELDS, ...NUMBER_F
 
 /** Appends one event to the log in `root` (the store), rotating a full file first. */
 export function appendEvent(root: string, event: NewEvent, owner?: Owner, now = new Date()): void {
-  const line = redact(JSON.stringify(normalize({ ...event, time: now.toISOString() }))) + "\n";
+  const line = eventLine(event, now) + "\n";
   const file = path.join(root, EVENTS_FILE);
   rotateIfFull(root, file);
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o600);
@@ -72,6 +72,11 @@ export function appendEvent(root: string, event: NewEvent, owner?: Owner, now = 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** One event as every backend stores it: its known fields, cut short, as JSON that went through redact(). */
+export function eventLine(event: NewEvent, now = new Date()): string {
+  return redact(JSON.stringify(normalize({ ...event, time: now.toISOString() })));
 }
 
 /**

@@ -103,10 +103,11 @@ export function apiError(response: KubeResponse<unknown>, what: { verb: string; 
   }
   if (response.status === 403) {
     const [group, plural] = what.resource.includes(".") ? [what.resource.slice(what.resource.indexOf(".") + 1), what.resource.slice(0, what.resource.indexOf("."))] : ["", what.resource];
+    // RBAC cannot limit create (or list) by name: the name is not known when it is authorized.
+    const byName = what.verb === "create" || what.verb === "list" ? "" : `resourceNames: ["${what.name}"], `;
     return new UserError(
       `${identity} may not ${what.verb} ${what.resource} "${what.name}" in namespace ${what.namespace} (403 Forbidden): add to its Role the rule ` +
-        `{apiGroups: ["${group}"], resources: ["${plural}"], resourceNames: ["${what.name}"], verbs: ["${what.verb}"]}` +
-        (what.verb === "create" ? " (create cannot be limited by resourceNames: grant it without them)" : ""),
+        `{apiGroups: ["${group}"], resources: ["${plural}"], ${byName}verbs: ["${what.verb}"]}`,
     );
   }
   return new KubeApiError(response.status, reason, `the Kubernetes API server refused to ${what.verb} ${what.resource} ${what.namespace}/${what.name}: ${reason}${status.message ? ` (${status.message})` : ""}`);

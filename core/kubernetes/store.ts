@@ -9,10 +9,11 @@ import {
   type Capture, type CaptureMeta, type CommitMeta, type Draft, type Fill, type LockedStore, type RescueReserve, type Store,
 } from "../store";
 import { UserError } from "../errors";
-import type { EventLog } from "../events";
+import type { EventLog, NewEvent } from "../events";
 import { log } from "../output";
 import { KubeUnreachableError, type KubeApi } from "./api";
 import { formatKubernetesAddress, leaseRef } from "./address";
+import { KubeEventLog } from "./events";
 import { LeaseLock } from "./lease";
 import { decodeCapture, packCapture, readCaptureFiles, unpackCapture, type CaptureFiles } from "./pack";
 import { SecretClient, SecretConflictError, isManaged, type KubeRef, type SecretObject } from "./secret";
@@ -25,6 +26,7 @@ import { SecretClient, SecretConflictError, isManaged, type KubeRef, type Secret
 //     that is not a newer capture (a label, another annotation) is retried, a few times.
 //   - The store's lock is the Lease NAME-refresh (lease.ts): single flight across pods.
 //   - A Secret of that name without our label is never written.
+//   - The audit trail is Kubernetes Events about the Secret (events.ts).
 // Captures are unpacked into a private scratch directory (in the entrypoint, on its tmpfs) and
 // validated there with the same code as a directory store's.
 
@@ -50,6 +52,7 @@ export class KubernetesStore implements Store {
   readonly location: string;
   readonly owner = undefined;
   private readonly secret: SecretClient;
+  private readonly events: KubeEventLog;
   private scratchDir: string | undefined;
   private unpacked = 0;
   /** Conflicts met and retried, for the bench and the race test's figures. */
@@ -61,6 +64,7 @@ export class KubernetesStore implements Store {
     readonly options: KubernetesStoreOptions,
   ) {
     this.secret = new SecretClient(api, ref);
+    this.events = new KubeEventLog(api, ref);
     this.location = formatKubernetesAddress(ref);
   }
 
@@ -90,12 +94,13 @@ export class KubernetesStore implements Store {
     return secret ? { generation: generationOf(secret), packed: secret.data[CAPTURE_KEY] ?? null } : null;
   }
 
-  // No event log yet: the Secret holds one capture, and a log there would grow every commit's
-  // compare-and-swap; `docker claudeauth events` shows none for a k8s:// store (README).
-  async appendEvent(): Promise<void> {}
+  /** The audit trail: Kubernetes Events about the Secret (events.ts). */
+  async appendEvent(event: NewEvent): Promise<void> {
+    await this.events.append(event);
+  }
 
   async readEvents(): Promise<EventLog> {
-    return { events: [], skipped: 0 };
+    return this.events.read();
   }
 
   async hasRescue(): Promise<boolean> {

@@ -43,12 +43,13 @@ describe("examples/kubernetes on a real API server", () => {
     ]);
   });
 
-  it("the Role grants the pods only get and update on the one Secret and the one Lease", () => {
+  it("the Role grants the pods only get and update on the one Secret and the one Lease, and create on Events (the audit trail)", () => {
     const documents = loadAll(fs.readFileSync(path.join(DIR, "20-role.yaml"), "utf8")) as { kind: string; rules?: unknown }[];
     const rules = documents.find((d) => d.kind === "Role")!.rules;
     expect(rules).toEqual([
       { apiGroups: [""], resources: ["secrets"], resourceNames: ["claude-login"], verbs: ["get", "update"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["claude-login-refresh"], verbs: ["get", "update"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
     ]);
   });
 });

@@ -10,7 +10,7 @@ import { claudeJsonText, credentialsText, loginScript } from "../support/fixture
 import { ensureImages, makeSandbox, plugin, scriptsDir, writeScript, HOST_USER, type Sandbox } from "../support/docker";
 import { TEST_USER } from "../support/test-user";
 import {
-  adminStore, api, grantStore, makePod, newNamespace, readStoreSecret, seedKubernetesStore, startCluster, startPod, stopCluster, useKubernetesWorld,
+  adminStore, ageAccessToken, api, grantStore, RACE_MARGIN, makePod, newNamespace, readStoreSecret, seedKubernetesStore, startCluster, startPod, stopCluster, useKubernetesWorld,
 } from "../support/kubernetes";
 
 const world = useKubernetesWorld("faults");
@@ -43,6 +43,25 @@ describe("k8s:// store faults on a real API server (pods simulated by entrypoint
     );
     expect(world.fake.stats.refreshOk).toBe(before.refreshOk); // the refresh token was not spent
     expect((await readStoreSecret(world.cluster, namespace, NAME)).body.metadata.resourceVersion).toBe(secretBefore.body.metadata.resourceVersion);
+  });
+
+  it("a pod whose Role has no rule for Events: the refresh is done and committed, and one warning names the rule that would record it", async () => {
+    const namespace = await newNamespace(world.cluster, "noevents");
+    const login = world.fake.login();
+    const admin = adminStore(world.cluster, namespace, NAME, world.root);
+    await seedKubernetesStore(admin, { claudeAiOauth: login });
+    await ageAccessToken(admin);
+    const pod = await makePod(world.cluster, namespace, "runner", "noevents-pod", world.root);
+    await grantStore(world.cluster, namespace, NAME, "runner", { secret: ["get", "update"], lease: ["get", "update"], events: [] });
+
+    const result = await startPod(world.cluster, pod, ["refresh"], endpoint(namespace, { CLAUDEAUTH_REFRESH_MARGIN: RACE_MARGIN })).result;
+    expect(result.status, result.stderr).toBe(0);
+    const warnings = result.stderr.split("\n").filter((line) => line.includes("event log"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`service account ${namespace}/runner may not create events`);
+    expect(warnings[0]).toContain(`add to its Role the rule {apiGroups: [""], resources: ["events"], verbs: ["create"]}`);
+    expect((await admin.readCurrent())?.credentials?.claudeAiOauth.refreshToken).toBe(world.fake.latestRefreshToken(login.refreshToken));
+    expect((await admin.readEvents()).events).toEqual([]);
   });
 
   it("a Secret of the same name that is not ours: refused by pods and by the plugin, never overwritten", async () => {

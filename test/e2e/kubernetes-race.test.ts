@@ -33,6 +33,8 @@ describe("k8s:// store on a real API server (pods simulated by entrypoint proces
     console.log(formatRace(figures));
     // One refresh per wave, one token request per refresh; the seed and each wave's aging are captures too.
     expect(figures).toMatchObject({ refreshes: WAVES, tokenRequests: WAVES, invalidGrant: 0, familiesRevoked: 0, secretOnNewest: true, generation: 1 + 2 * WAVES });
+    // The audit trail: each refresh an Event about the Secret, and no token in any Event.
+    expect(figures).toMatchObject({ refreshEvents: WAVES, tokenInEvents: false });
     expect(figures.waited).toBeGreaterThan(0);
   }, 300_000);
 

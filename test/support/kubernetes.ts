@@ -4,6 +4,7 @@ import https from "node:https";
 import path from "node:path";
 import { ROOT, startEntrypoint, type Handle } from "./entrypoint";
 import { claudeJsonText, tempRoot } from "./fixtures";
+import { findTokens } from "./token-scan";
 import { KubeApi } from "../../core/kubernetes/api";
 import { KubernetesStore } from "../../core/kubernetes/store";
 import { writeNewFile } from "../../core/safe-fs";
@@ -74,8 +75,9 @@ export async function newNamespace(cluster: Cluster, prefix: string): Promise<st
   return name;
 }
 
-export type Verbs = { secret: string[]; lease: string[] };
-export const EXAMPLE_VERBS: Verbs = { secret: ["get", "update"], lease: ["get", "update"] };
+/** events: the audit trail's Events (create; not limited by name); [] for a Role without them. */
+export type Verbs = { secret: string[]; lease: string[]; events?: string[] };
+export const EXAMPLE_VERBS: Verbs = { secret: ["get", "update"], lease: ["get", "update"], events: ["create"] };
 
 /** The example Role (examples/kubernetes/20-role.yaml), for the store `name` and with the verbs given, bound to `serviceAccount`. */
 export async function grantStore(cluster: Cluster, namespace: string, name: string, serviceAccount: string, verbs: Verbs = EXAMPLE_VERBS): Promise<void> {
@@ -83,6 +85,7 @@ export async function grantStore(cluster: Cluster, namespace: string, name: stri
   const rules = [
     { apiGroups: [""], resources: ["secrets"], resourceNames: [name], verbs: verbs.secret },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [`${name}-refresh`], verbs: verbs.lease },
+    ...((verbs.events ?? ["create"]).length ? [{ apiGroups: [""], resources: ["events"], verbs: verbs.events ?? ["create"] }] : []),
   ];
   await ok(api(cluster, "POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, { metadata: { name: role }, rules }));
   await ok(
@@ -195,6 +198,9 @@ export type RaceFigures = {
   wallMs: number;
   secretOnNewest: boolean;
   generation: number;
+  /** The store's audit trail: "refresh ok" Events about the Secret, and whether any Event in the namespace holds a token (the tests' scanner). */
+  refreshEvents: number;
+  tokenInEvents: boolean;
 };
 
 /** The pods refresh when the access token expires within this; the fake's tokens live longer. */
@@ -205,7 +211,7 @@ const RACE_EXPIRING_MS = 60_000;
  * Time passing, without waiting: the store's access token is made to expire within the pods'
  * margin (the same tokens, an earlier expiresAt), committed as the admin.
  */
-async function ageAccessToken(store: KubernetesStore): Promise<void> {
+export async function ageAccessToken(store: KubernetesStore): Promise<void> {
   await store.withLock(async (locked) => {
     const current = (await locked.readCurrent())!;
     const credentials = { ...current.credentials!, claudeAiOauth: { ...current.credentials!.claudeAiOauth, expiresAt: Date.now() + RACE_EXPIRING_MS } };
@@ -249,6 +255,8 @@ export async function raceRefresh(cluster: Cluster, fake: FakeAnthropic, root: s
   const wallMs = performance.now() - started - agingMs;
   const conflicts = await conflictCount(cluster);
   const current = await admin.readCurrent();
+  const { events } = await admin.readEvents();
+  const rawEvents = JSON.stringify((await api(cluster, "GET", `/api/v1/namespaces/${namespace}/events`)).body);
   return {
     pods: options.pods,
     waves: options.waves,
@@ -261,6 +269,8 @@ export async function raceRefresh(cluster: Cluster, fake: FakeAnthropic, root: s
     wallMs: Math.round(wallMs),
     secretOnNewest: current?.credentials?.claudeAiOauth.refreshToken === fake.latestRefreshToken(login.refreshToken),
     generation: current?.generation ?? 0,
+    refreshEvents: events.filter((e) => e.kind === "refresh" && e.outcome === "ok").length,
+    tokenInEvents: findTokens(rawEvents).length > 0,
   };
 }
 
@@ -268,7 +278,8 @@ export function formatRace(f: RaceFigures): string {
   return (
     `k8s race: ${f.pods} pods x ${f.waves} waves: ${f.refreshes} refreshes in ${f.tokenRequests} token requests, ${f.invalidGrant} invalid_grant, ` +
     `${f.familiesRevoked} families revoked, ${f.waited} pod runs waited on the Lease, 409 conflicts retried: ${f.conflicts.leases} Lease + ${f.conflicts.secrets} Secret, ` +
-    `wall ${f.wallMs} ms, Secret on the newest token: ${f.secretOnNewest} (capture ${f.generation})`
+    `wall ${f.wallMs} ms, Secret on the newest token: ${f.secretOnNewest} (capture ${f.generation}), ` +
+    `${f.refreshEvents} "refresh ok" Events about the Secret, a token in any Event: ${f.tokenInEvents}`
   );
 }
 
