@@ -52,7 +52,8 @@ describe("the production image against a hostile workload", { timeout: 180_000 }
     const swap = `cfg="$CLAUDE_CONFIG_DIR"
 mv "$cfg" "$cfg.moved" && ln -s "${CAPTURES}/00000002" "$cfg" && echo swapped >> /out/done
 ln -sf "${CAPTURES}/00000002/.credentials.json" "$cfg/.credentials.json"
-sleep 6
+# Until the supervisor hands over its fresh token (due ~3 s in; up to a minute on a loaded machine).
+for i in $(seq 120); do grep -q '"accessToken"' "$cfg/.credentials.json" 2>/dev/null && break; sleep 0.5; done
 grep -c '"accessToken"' "$cfg/.credentials.json" > /out/handed`;
     const result = await runInImage(w, swap, { env: { CLAUDEAUTH_REFRESH_MARGIN: "2s" } });
     expect(storeProblems(w)).toEqual([]);
@@ -61,7 +62,7 @@ grep -c '"accessToken"' "$cfg/.credentials.json" > /out/handed`;
     const current = new DirStore(w.store).readCurrentSync()!;
     expect(current.generation).toBeGreaterThanOrEqual(2);
     expect(current.credentials!.claudeAiOauth.refreshToken).toBe(fake.latestRefreshToken(login.claudeAiOauth.refreshToken));
-    expect(fs.readFileSync(path.join(w.out, "handed"), "utf8").trim()).toBe("1"); // the workload still got its fresh token
+    expect(fs.readFileSync(path.join(w.out, "handed"), "utf8").trim(), result.stderr).toBe("1"); // the workload still got its fresh token
   });
 
   it("attack 3: renameat2 exchange loops and double-forked symlink swappers are all ended before clean-up; the store stays byte-identical", async () => {
