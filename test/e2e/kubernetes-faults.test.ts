@@ -81,6 +81,28 @@ describe("k8s:// store faults on a real API server (pods simulated by entrypoint
     expect(Buffer.from(after.body.data["database-password"], "base64").toString()).toBe("hunter2-hunter2");
   });
 
+  it("a Secret of ours whose capture is malformed: pods refuse it in one line with the fix, and it is never overwritten", async () => {
+    const namespace = await newNamespace(world.cluster, "malformed");
+    const created = await api(world.cluster, "POST", `/api/v1/namespaces/${namespace}/secrets`, {
+      metadata: { name: NAME, labels: { "app.kubernetes.io/managed-by": "claudeauth" }, annotations: { "claudeauth/generation": "3" } },
+      data: { "capture.json.gz": Buffer.from("not a gzip stream").toString("base64") },
+    });
+    expect(created.status).toBe(201);
+    const pod = await makePod(world.cluster, namespace, "runner", "malformed-pod", world.root);
+    await grantStore(world.cluster, namespace, NAME, "runner");
+
+    for (const mode of [["refresh"], ["run", "--user", TEST_USER, "--work-dir", pod.work, "--", "true"]]) {
+      const result = await startPod(world.cluster, pod, mode, endpoint(namespace)).result;
+      expect(result.status, result.stderr).not.toBe(0);
+      expect(oneLineError(result.stderr)).toBe(
+        `claudeauth: error: the Secret ${namespace}/${NAME} holds no usable capture (the Secret's capture does not unpack (incorrect header check)); ` +
+          `log in again with "docker claudeauth setup --store k8s://${namespace}/${NAME}"`,
+      );
+    }
+    const after = await readStoreSecret(world.cluster, namespace, NAME);
+    expect(after.body.metadata.resourceVersion).toBe(created.body.metadata.resourceVersion);
+  });
+
   it("no in-cluster service account (KUBERNETES_SERVICE_HOST unset): one line saying where a k8s:// store works", async () => {
     const namespace = await newNamespace(world.cluster, "nosa");
     const pod = await makePod(world.cluster, namespace, "runner", "nosa-pod", world.root);
