@@ -21,8 +21,10 @@ import { logoutHelper, readHelperBundle, readHelperReport, removeHelperEntry } f
 // in-process through the core (the plugin is its owner); a Docker volume through the
 // entrypoint in a throw-away container (no network, hardened; read-only to inspect), which
 // runs the same core; a credential helper's entry in-process, in memory, and through the
-// plugin's channel for an import. Another backend adds its HostStoreRef kind, a case in
-// openBackend, and a finder in PROFILE_STORE_FINDERS (for profile rm and logout).
+// plugin's channel for an import. Another backend adds its StoreRef kind, a case in
+// openBackend, and a finder in PROFILE_STORE_FINDERS (for profile rm and logout). A k8s://
+// store is only read here (readReport); setup and refresh commit to it in-process
+// (stores/kubernetes.ts), and the commands that give a store to a container refuse it.
 
 /** Where a Claude subscription login made for Claude Code is revoked (Anthropic's help: "How do I log out of all active sessions?"). */
 export const REVOKE_WHERE = "open claude.ai → Settings → Claude Code and delete its token (the trash-can icon)";
