@@ -177,7 +177,7 @@ describe("plugin refresh and doctor against a k8s:// store (real kube-apiserver 
     expect((await readStoreSecret(world.cluster, namespace, NAME)).body.metadata.resourceVersion).toBe(foreign.body.metadata.resourceVersion);
   });
 
-  it("no kubeconfig, an API server that does not answer, container flags: one line each with the fix", async () => {
+  it("no kubeconfig, an API server that does not answer, container flags, run: one line each with the fix", async () => {
     const missing = await plugin(sandbox, ["refresh", "--store", "k8s://claude/claude-login"], { env: { KUBECONFIG: path.join(sandbox.home, "missing") } });
     expect(missing.exitCode).not.toBe(0);
     expect(oneLineError(missing)).toMatch(/no kubeconfig: .*missing does not exist; pass --kubeconfig FILE or set KUBECONFIG/);
@@ -201,6 +201,13 @@ describe("plugin refresh and doctor against a k8s:// store (real kube-apiserver 
     expect(flags.exitCode).toBe(125);
     expect(oneLineError(flags)).toBe(
       "error: --network, -e set up a refresh container, but k8s://claude/claude-login is refreshed in this process with your kubeconfig: leave them out (set HTTPS_PROXY or NODE_EXTRA_CA_CERTS in this shell instead)",
+    );
+
+    // The runs of a k8s:// store are its pods.
+    const run = await plugin(sandbox, ["run", "--store", "k8s://claude/claude-login", "--", "true"]);
+    expect(run.exitCode).toBe(125);
+    expect(oneLineError(run)).toBe(
+      "error: k8s://claude/claude-login is a Kubernetes store: setup, status, refresh and doctor work with it from here; runs happen in its pods (examples/kubernetes/)",
     );
   });
 });
