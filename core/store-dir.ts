@@ -177,11 +177,11 @@ export class DirStore implements Store {
     return new UserError(`cannot read the store at ${this.root}: ${errorMessage(error)}; ${STORE_FIXES[code] ?? "check that it is mounted and readable"}`);
   }
 
-  /** The store's own entries with kinds, modes and owners, for status and doctor; never a file's contents. */
-  /** Whether the endpoint rejected this refresh token (read without the lock: for reports; spending re-checks under it). */
-  wasRejected(refreshToken: string): boolean {
+  async wasRejected(refreshToken: string): Promise<boolean> {
     return (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").includes(sha256(refreshToken));
   }
+
+  /** The store's own entries with kinds, modes and owners, for status and doctor; never a file's contents. */
 
   list(): DirListing {
     const listing: DirListing = { exists: false, entries: [], unreadable: [] };
@@ -237,7 +237,7 @@ export class DirStore implements Store {
         fsyncDirectory(this.capturesDir);
       },
       assertHeld: () => lock.assertHeld(),
-      isRejected: async (refreshToken) => this.wasRejected(refreshToken),
+      isRejected: (refreshToken) => this.wasRejected(refreshToken),
       markRejected: async (refreshToken) => {
         const known = (readOptional(path.join(this.root, REJECTED)) ?? "").split("\n").filter(Boolean);
         const kept = [...known.filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);

@@ -18,7 +18,7 @@ export type CaptureReport = {
   generation: number;
   /** null: its claudeauth.json does not read (ignored). */
   meta: CaptureMeta | null;
-  /** refreshTokenRejected: the endpoint already refused it (known to a directory store; false elsewhere). */
+  /** refreshTokenRejected: the endpoint already refused it (Store.wasRejected; a helper's entry cannot tell: false). */
   credentials: (CredentialSummary & { refreshTokenExpiresAt: number | null; refreshTokenRejected: boolean }) | null;
   longLivedToken: { looksRight: boolean } | null;
   account: { email: string | null; organization: string | null } | null;
@@ -85,7 +85,9 @@ export async function reportStore(store: Store): Promise<StoreReport> {
   try {
     const capture = await store.readCurrent();
     if (!capture) return report;
-    report.current = captureReport(capture, (refreshToken) => store instanceof DirStore && store.wasRejected(refreshToken), readSettings(capture.dir));
+    const refreshToken = capture.credentials?.claudeAiOauth.refreshToken;
+    const rejected = typeof refreshToken === "string" && (await store.wasRejected(refreshToken));
+    report.current = captureReport(capture, rejected, readSettings(capture.dir));
   } catch (error) {
     if (error instanceof InvalidCaptureError) report.problem = error.problem;
     else if (error instanceof UserError) report.unreadable.push({ path: ".", problem: error.message });
@@ -95,8 +97,8 @@ export async function reportStore(store: Store): Promise<StoreReport> {
 }
 
 /** What a capture holds, never a token. */
-/** wasRejected: whether the endpoint already refused a refresh token (a store that cannot tell says false); settings: the text of its settings.json. */
-export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refreshToken: string) => boolean = () => false, settings: string | null = null): CaptureReport {
+/** rejected: whether the endpoint already refused its refresh token (a store that cannot tell says false); settings: the text of its settings.json. */
+export function captureReport(capture: Omit<Capture, "dir">, rejected = false, settings: string | null = null): CaptureReport {
   const oauth = capture.credentials?.claudeAiOauth as Record<string, unknown> | undefined;
   const account = capture.claudeJson?.oauthAccount;
   return {
@@ -106,7 +108,7 @@ export function captureReport(capture: Omit<Capture, "dir">, wasRejected: (refre
       ? {
           ...summarize(capture.credentials),
           refreshTokenExpiresAt: typeof oauth?.refreshTokenExpiresAt === "number" ? oauth.refreshTokenExpiresAt : null,
-          refreshTokenRejected: typeof oauth?.refreshToken === "string" && wasRejected(oauth.refreshToken),
+          refreshTokenRejected: typeof oauth?.refreshToken === "string" && rejected,
         }
       : null,
     longLivedToken: capture.longLivedToken ? { looksRight: LONG_LIVED_TOKEN_SHAPE.test(capture.longLivedToken) } : null,

@@ -91,6 +91,8 @@ export interface Store {
   generations(): Promise<number[]>;
   /** Whether a rescued pair waits (read without the lock: the holder adopts it). */
   hasRescue(): Promise<boolean>;
+  /** Whether the endpoint rejected this refresh token (read without the lock, for reports: a refresh asks again under it). */
+  wasRejected(refreshToken: string): Promise<boolean>;
   /** Runs fn holding the store's lock (with a heartbeat, so a slow holder never looks stale). */
   withLock<T>(fn: (locked: LockedStore) => Promise<T>, options?: LockOptions): Promise<T>;
   /** Deletes the store and everything in it (profile rm). */

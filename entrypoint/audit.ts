@@ -1,11 +1,17 @@
 import os from "node:os";
 import { recordEvent as recordStoreEvent, type NewEvent } from "../core/events";
 import type { Store } from "../core/store";
+import type { Refresher } from "../core/refresh";
 
 // The entrypoint's entries in the store's event log (Store.appendEvent). Written as root into
 // the store, which the workload cannot reach (store-reach.ts refuses to start otherwise), so
 // a hostile workload can neither forge nor erase them. A log that cannot be written is said
 // once and never stops a run (core/events.ts recordEvent).
+
+/** The entrypoint as it signs its refreshes (core/refresh.ts). */
+export function entrypointRefresher(): Refresher {
+  return { by: "entrypoint", ...containerIdentity() };
+}
 
 export function recordEvent(store: Store, event: Omit<NewEvent, "by">): Promise<void> {
   return recordStoreEvent(store, { by: "entrypoint", ...event });

@@ -68,6 +68,11 @@ export class ChannelStore implements Store {
     return this.mirror.hasRescue();
   }
 
+  async wasRejected(refreshToken: string): Promise<boolean> {
+    await this.connect();
+    return this.mirror.wasRejected(refreshToken);
+  }
+
   async withLock<T>(fn: (locked: LockedStore) => Promise<T>, options?: LockOptions): Promise<T> {
     // One holder at a time in this process too: the plugin's lock is per connection.
     const turn = this.holders.then(() => this.holdLock(fn, options));

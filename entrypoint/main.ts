@@ -6,12 +6,12 @@ import { parseOptions, type Options } from "./options";
 import { setupMode } from "./setup";
 import { runMode } from "./run";
 import { healthMode } from "./health";
-import { ensureFresh } from "./refresh";
+import { ensureFresh } from "../core/refresh";
 import { openStore } from "./open-store";
 import { notLoggedIn } from "./run";
 import { reportStore } from "../core/store-report";
 import { importMode, logoutMode } from "./login";
-import { containerIdentity, recordEvent } from "./audit";
+import { containerIdentity, entrypointRefresher, recordEvent } from "./audit";
 import { refuseSwarmSecret, swarmSecretFile } from "./swarm-secret";
 import { captureDirReader, swarmSecretFiles } from "../core/swarm-secret";
 
@@ -50,7 +50,7 @@ async function swarmSecretMode(options: Options): Promise<number> {
 
 async function refreshMode(options: Options): Promise<number> {
   const store = openStore(options.store, options.owner, options);
-  const capture = await ensureFresh(store, options, options.refreshMarginMs);
+  const capture = await ensureFresh(store, options, options.refreshMarginMs, entrypointRefresher());
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   const expiresAt = capture.credentials?.claudeAiOauth.expiresAt;
   print(expiresAt ? `access token valid, expires ${formatRelative(expiresAt - Date.now())} (capture ${capture.generation})` : "long-lived token: nothing to refresh");

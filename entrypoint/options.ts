@@ -3,6 +3,7 @@ import os from "node:os";
 import { DEFAULT_STORE_IN_CONTAINER } from "../core/layout";
 import { UserError } from "../core/errors";
 import { parseDuration } from "../core/duration";
+import { tokenEndpointFromEnv } from "../core/refresh";
 
 // Flags win over environment variables, which win over defaults. Everything after "--"
 // is the command to run.
@@ -71,10 +72,7 @@ Options (environment variable in brackets):
   --profile-url URL      OAuth profile endpoint, to tell a login's account [CLAUDEAUTH_PROFILE_URL]
 `;
 
-export const DEFAULT_TOKEN_URL = "https://platform.claude.com/v1/oauth/token";
 export const DEFAULT_PROFILE_URL = "https://api.anthropic.com/api/oauth/profile";
-export const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
-export const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
 
 const MODES: readonly Mode[] = ["setup", "run", "health", "refresh", "inspect", "import", "logout", "swarm-secret"];
 const BOOLEAN_FLAGS = new Set(["--no-supervise", "--token-stdin", "--allow-login", "--allow-other-account", "--include-refresh-token"]);
@@ -115,6 +113,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     return Number(text);
   };
 
+  const endpoint = tokenEndpointFromEnv(env);
   return {
     mode: mode as Mode,
     store: pick("--store", "CLAUDEAUTH_STORE", DEFAULT_STORE_IN_CONTAINER),
@@ -129,11 +128,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     supervise: !flags.has("--no-supervise") && env.CLAUDEAUTH_SUPERVISE !== "0",
     minValidityMs: parseDuration(pick("--min-validity", "CLAUDEAUTH_MIN_VALIDITY", "0s")),
     lockStaleMs: parseDuration(pick("--lock-stale", "CLAUDEAUTH_LOCK_STALE", "30s")),
-    tokenUrl: pick("--token-url", "CLAUDEAUTH_TOKEN_URL", DEFAULT_TOKEN_URL),
-    clientId: pick("--client-id", "CLAUDEAUTH_CLIENT_ID", DEFAULT_CLIENT_ID),
+    tokenUrl: flags.get("--token-url") ?? endpoint.tokenUrl,
+    clientId: flags.get("--client-id") ?? endpoint.clientId,
     profileUrl: pick("--profile-url", "CLAUDEAUTH_PROFILE_URL", DEFAULT_PROFILE_URL),
     allowLogin: loginPolicy(flags, env.CLAUDEAUTH_ALLOW_LOGIN),
-    scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE,
+    scope: endpoint.scope,
     tokenStdin: flags.has("--token-stdin"),
     includeRefreshToken: flags.has("--include-refresh-token"),
     command: command.length > 0 ? command : ["claude"],

@@ -7,7 +7,7 @@ import { relaySignals, startWorkload } from "./child";
 import { execInto } from "./exec";
 import { openStore } from "./open-store";
 import { dropPrivileges, userEnvironment } from "./privileges";
-import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "./refresh";
+import { RefreshRejectedError, ensureFresh, type TokenEndpoint } from "../core/refresh";
 import { claimTmpfsHome, resolveUser, type RuntimeUser } from "./user";
 import { refuseReachableStore } from "./store-reach";
 import { ChannelStore } from "./channel-store";
@@ -17,7 +17,7 @@ import { superviseTokens } from "./supervisor";
 import { prepareWorkingCopy, workloadHome, type WorkingCopy } from "./working-copy";
 import { endLeftovers, removeWorkingCopy } from "./clean-up";
 import { writeBack } from "./write-back";
-import { containerIdentity, recordEvent } from "./audit";
+import { containerIdentity, entrypointRefresher, recordEvent } from "./audit";
 import { overrideWarnings, readSettings } from "../core/overrides";
 import { openSwarmSecretForRun, swarmSecretFile } from "./swarm-secret";
 import type { Options } from "./options";
@@ -100,7 +100,7 @@ async function freshCapture(store: Store, endpoint: TokenEndpoint, marginMs: num
   const capture = await store.readCurrent();
   if (!capture || capture.meta.mode === "logged-out") throw notLoggedIn(store);
   try {
-    return (await ensureFresh(store, endpoint, marginMs)) ?? capture;
+    return (await ensureFresh(store, endpoint, marginMs, entrypointRefresher())) ?? capture;
   } catch (error) {
     if (error instanceof RefreshRejectedError) throw error;
     // Offline or the endpoint is down: the current token may still serve this run.

@@ -11,7 +11,8 @@ import { HomeCapturer, type Seed } from "./capture";
 import { relaySignals, startWorkload } from "./child";
 import { captureTokenFromStdin } from "./long-lived";
 import { openStore } from "./open-store";
-import { ensureFresh, RefreshRejectedError } from "./refresh";
+import { ensureFresh, RefreshRejectedError } from "../core/refresh";
+import { entrypointRefresher } from "./audit";
 import { userEnvironment } from "./privileges";
 import { claimTmpfsHome, resolveUser } from "./user";
 import { serialQueue, watchFiles } from "./watch";
@@ -57,7 +58,7 @@ export async function setupMode(options: Options): Promise<number> {
  */
 async function liveCapture(store: Store, options: Options): Promise<Capture | null> {
   try {
-    return await ensureFresh(store, options, options.refreshMarginMs);
+    return await ensureFresh(store, options, options.refreshMarginMs, entrypointRefresher());
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     const why = error instanceof RefreshRejectedError ? "the token endpoint rejected the store's refresh token" : error.message;

@@ -4,7 +4,8 @@ import { formatDuration } from "../core/duration";
 import type { Owner } from "../core/safe-fs";
 import type { Capture, Store } from "../core/store";
 import type { CredentialsFile } from "../core/credentials";
-import { ensureFresh, type TokenEndpoint } from "./refresh";
+import { ensureFresh, type TokenEndpoint } from "../core/refresh";
+import { entrypointRefresher } from "./audit";
 import { writeWorkloadCredentials, type WorkingCopy } from "./working-copy";
 
 // While a workload runs, keep its access token fresh: refresh (single-flight, through the
@@ -35,7 +36,7 @@ export function superviseTokens(store: Store, endpoint: TokenEndpoint, marginMs:
   };
   const tick = async () => {
     try {
-      const next = await ensureFresh(store, endpoint, marginMs);
+      const next = await ensureFresh(store, endpoint, marginMs, entrypointRefresher());
       if (next?.credentials && next.generation !== capture.generation) {
         capture = next;
         if (!stopped) handOver(workingCopy, next.credentials, owner);

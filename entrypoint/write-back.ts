@@ -6,9 +6,9 @@ import { copyCaptureInto, type Capture, type Store } from "../core/store";
 import { errorMessage } from "../core/errors";
 import { log } from "../core/output";
 import { registerSecret } from "../core/redact";
-import { getJson } from "./http";
+import { getJson } from "../core/http";
 import { containerIdentity, recordEvent } from "./audit";
-import { RefreshRejectedError, spendRefreshToken, type TokenEndpoint } from "./refresh";
+import { RefreshRejectedError, spendRefreshToken, type TokenEndpoint } from "../core/refresh";
 import type { LoginPolicy } from "./options";
 import type { WorkingCopy } from "./working-copy";
 

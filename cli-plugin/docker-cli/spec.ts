@@ -53,7 +53,7 @@ export class UsageError extends UserError {
 // Options shared by every command that works on a store.
 export const STORE_OPTIONS: OptionSpec[] = [
   { name: "profile", type: "string", placeholder: "string", description: 'Profile (store) to use (default "default")', complete: "profiles" },
-  { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE)", complete: "files" },
+  { name: "store", type: "string", placeholder: "string", description: "Host directory of the store (default $CLAUDE_HUB_DIR/PROFILE, else ~/.claude-hub/PROFILE); helper:NAME; k8s://NAMESPACE/NAME", complete: "files" },
   { name: "store-volume", type: "string", placeholder: "string", description: "Docker volume holding the store instead (for engines on another machine)" },
   { name: "kubeconfig", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)", complete: "files" },
   { name: "context", type: "string", placeholder: "string", description: "With --store k8s://NAMESPACE/NAME: the kubeconfig context (default: its current context)" },

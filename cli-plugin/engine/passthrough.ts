@@ -1,7 +1,7 @@
 import { UserError } from "../../core/errors";
 import { containsTokenShape } from "../../core/redact";
 import type { Docker, Hardening } from "./docker";
-import { PROFILE_LABEL, protectedPlaces, refuseStoreExposure, type StoreRef } from "../stores/profile";
+import { PROFILE_LABEL, protectedPlaces, refuseStoreExposure, type HostStoreRef } from "../stores/profile";
 import { UsageError } from "../docker-cli/spec";
 
 // Flags passed on to `docker run` as given (-e, -v, --mount, --cap-add), checked so that
@@ -93,7 +93,7 @@ function splitCsv(text: string): string[] {
  * workload the store: a host path that contains the store or the hub directory or lies
  * inside it, or the store's volume (or any profile's) mounted a second time.
  */
-export async function mountFlags(volumes: string[], mounts: string[], ref: StoreRef, docker: Docker): Promise<string[]> {
+export async function mountFlags(volumes: string[], mounts: string[], ref: HostStoreRef, docker: Docker): Promise<string[]> {
   const places = protectedPlaces(ref);
   const given = [...volumes.map((entry) => ({ flag: "-v", sources: volumeSource(entry) })), ...mounts.map((entry) => ({ flag: "--mount", sources: mountSources(entry) }))];
   for (const { flag, sources } of given) {
@@ -112,7 +112,7 @@ export async function volumeProfile(name: string, docker: Docker): Promise<strin
   return labels.code === 0 && profile !== "" && profile !== "<no value>" ? profile : null;
 }
 
-async function refuseStoreVolume(name: string, flag: string, ref: StoreRef, docker: Docker): Promise<void> {
+async function refuseStoreVolume(name: string, flag: string, ref: HostStoreRef, docker: Docker): Promise<void> {
   const profile = ref.kind === "volume" && ref.volume === name ? ref.profile : await volumeProfile(name, docker);
   if (profile) {
     throw new UserError(

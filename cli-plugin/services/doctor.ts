@@ -9,7 +9,9 @@ import { analyze, quote, suggest } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { imageExists, imageName } from "../engine/images";
 import { METADATA, VERSION } from "../docker-cli/metadata";
-import { describeStore, hubRoot, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { describeStore, hubRoot, resolveAnyStore, type HostStoreRef, type StoreRef, type StoreSelection } from "../stores/profile";
+import type { KubernetesRef } from "../stores/kubernetes";
+import { kubernetesChecks } from "./doctor-kubernetes";
 import { readReport } from "../stores/backends";
 import { stateWord } from "../stores/format";
 import { render, type Format } from "../docker-cli/format";
@@ -18,7 +20,9 @@ import { rootUserFinding } from "./workload-user";
 // doctor: everything that has to be right for `docker claudeauth run` to work, checked in
 // order, each finding with the command that fixes it. Covers the seed's troubleshooting
 // list: an empty .credentials.json, a permission mismatch, an expired token, a store
-// mounted at the wrong path; and clocks that disagree.
+// mounted at the wrong path; and clocks that disagree. A k8s:// store's runs happen in its
+// pods: for it, doctor checks what setup, status and refresh need from here instead
+// (doctor-kubernetes.ts).
 
 export type DoctorOptions = { selection: StoreSelection; format: Format; quiet: boolean; configDir: string | undefined };
 export type Check = { name: string; level: "ok" | "warn" | "fail" | "skip"; message: string; fix?: string };
@@ -26,9 +30,31 @@ export type Check = { name: string; level: "ok" | "warn" | "fail" | "skip"; mess
 const CLOCK_SKEW_LIMIT_MS = 60_000;
 
 export async function doctor(options: DoctorOptions, docker: Docker): Promise<number> {
+  const ref = resolveAnyStore(options.selection);
+  const checks = ref.kind === "k8s" ? await kubernetesDoctor(ref, options, docker) : await hostDoctor(ref, options, docker);
+  const shown = options.quiet ? checks.filter((c) => c.level === "fail" || c.level === "warn") : checks;
+  print(render(options.format, { json: { healthy: checks.every((c) => c.level !== "fail"), checks: shown }, items: shown, table: () => renderChecks(shown) }));
+  return checks.some((c) => c.level === "fail") ? 1 : 0;
+}
+
+/** A k8s:// store: the plugin, the engine and image only setup needs (a warning when missing), then the cluster's side. */
+async function kubernetesDoctor(ref: KubernetesRef, options: DoctorOptions, docker: Docker): Promise<Check[]> {
+  const checks: Check[] = [pluginCheck(options.configDir)];
+  const engine = await docker.ping();
+  const image = imageName("setup");
+  if (!engine.ok) {
+    checks.push({ name: "docker", level: "warn", message: `cannot reach the Docker engine (${docker.describeEngine()}): ${engine.message}; setup needs it for the login (status, refresh and doctor do not)`, fix: "start the engine (sudo systemctl start docker)" });
+  } else if (!(await imageExists(docker, image))) {
+    checks.push({ name: "image-setup", level: "warn", message: `image ${image} is missing: setup needs it for the login`, fix: "docker claudeauth build" });
+  } else checks.push({ name: "docker", level: "ok", message: `Docker engine reachable and image ${image} present (for setup's login)` });
+  checks.push(...(await kubernetesChecks(ref, () => storeChecks(ref, docker))));
+  return checks;
+}
+
+/** A store on this host (a directory, a volume, a helper's entry): everything `run` needs. */
+async function hostDoctor(ref: HostStoreRef, options: DoctorOptions, docker: Docker): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (check: Check) => checks.push(check);
-  const ref = resolveStore(options.selection);
 
   const engine = await docker.ping();
   if (engine.ok) add({ name: "docker", level: "ok", message: `Docker engine reachable (${docker.describeEngine()}): server ${engine.server}, client ${engine.client}` });
@@ -63,10 +89,7 @@ export async function doctor(options: DoctorOptions, docker: Docker): Promise<nu
   checks.push(...legacyHubCheck(ref));
   if (ref.kind === "volume" && !engine.ok) add({ name: "store", level: "skip", message: `store ${describeStore(ref)}: not checked (no engine)` });
   else checks.push(...(await storeChecks(ref, docker)));
-
-  const shown = options.quiet ? checks.filter((c) => c.level === "fail" || c.level === "warn") : checks;
-  print(render(options.format, { json: { healthy: checks.every((c) => c.level !== "fail"), checks: shown }, items: shown, table: () => renderChecks(shown) }));
-  return checks.some((c) => c.level === "fail") ? 1 : 0;
+  return checks;
 }
 
 function renderChecks(checks: Check[]): string {
@@ -165,7 +188,7 @@ async function clockCheck(docker: Docker): Promise<Check> {
   return { name: "clock", level: "ok", message: `clocks agree (engine and host within ${formatDuration(Math.max(Math.abs(skew), 1000))})` };
 }
 
-async function remoteEngineCheck(docker: Docker, ref: StoreRef & { kind: "dir" }): Promise<Check> {
+async function remoteEngineCheck(docker: Docker, ref: HostStoreRef & { kind: "dir" }): Promise<Check> {
   const endpoint = await docker.endpoint();
   if (endpoint && !endpoint.startsWith("unix://") && !endpoint.startsWith("npipe://")) {
     return {
@@ -223,7 +246,7 @@ async function mountChecks(docker: Docker): Promise<Check[]> {
 }
 
 /** The seed's scripts kept ~/.claude's layout right in $CLAUDE_HUB_DIR (~/.claude-hub). */
-function legacyHubCheck(ref: StoreRef): Check[] {
+function legacyHubCheck(ref: HostStoreRef): Check[] {
   if (ref.kind !== "dir" || ref.source === "--store") return [];
   const root = hubRoot();
   const credentials = path.join(root, CREDENTIALS_FILE);

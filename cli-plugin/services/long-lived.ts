@@ -5,7 +5,7 @@ import { recordEvent } from "../../core/events";
 import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
 import { requireImage } from "../engine/images";
-import { describeStore, ensureStoreDir, type StoreRef } from "../stores/profile";
+import { describeStore, ensureStoreDir, type HostStoreRef } from "../stores/profile";
 import { withContainerStore } from "../stores/container-store";
 
 // Long-lived mode: a token from `claude setup-token` kept as the capture's `oauth-token`
@@ -18,7 +18,7 @@ export function validateToken(raw: string): string {
   return token;
 }
 
-export async function importToken(ref: StoreRef, token: string, docker: Docker, source: string, hardening: Hardening): Promise<number> {
+export async function importToken(ref: HostStoreRef, token: string, docker: Docker, source: string, hardening: Hardening): Promise<number> {
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };

@@ -7,7 +7,7 @@ import { formatRelative } from "../../core/duration";
 import { analyze, quote } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { stateWord } from "../stores/format";
-import { describeStore, hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName, type StoreRef } from "../stores/profile";
+import { describeStore, hubRoot, listHostProfiles, PROFILE_LABEL, resolveStore, validateProfileName, validateVolumeName, type HostStoreRef } from "../stores/profile";
 import { openBackend, readReport, REVOKE_WHERE, storesOfProfile, type StoreBackend } from "../stores/backends";
 import { alignColumns, render, type Format } from "../docker-cli/format";
 
@@ -22,7 +22,7 @@ type Row = { profile: string; kind: "dir" | "volume"; store: string; mode: strin
 export async function listProfiles(options: ProfileListOptions, docker: Docker): Promise<number> {
   const rows: Row[] = await Promise.all(
     listHostProfiles().map(async (profile) => {
-      const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
+      const ref = resolveStore({ profile }) as HostStoreRef & { kind: "dir" };
       const status = analyze(ref, await readReport(ref, docker));
       const expires = status.accessToken ? formatRelative(status.accessToken.expiresInMs) : null;
       return { profile, kind: "dir" as const, store: ref.path, mode: status.mode, status: stateWord(status), healthy: status.healthy, expires };

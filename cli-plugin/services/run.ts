@@ -9,7 +9,7 @@ import { containerName, hardeningFlags, type Docker, type Hardening } from "../e
 import { productionStart, requireImage } from "../engine/images";
 import { envFlags, mountFlags } from "../engine/passthrough";
 import {
-  bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, type StoreRef, type StoreSelection,
+  bindMount, describeStore, PROFILE_LABEL, protectedPlaces, refuseStoreExposure, resolveStore, type HostStoreRef, type StoreSelection,
 } from "../stores/profile";
 import { withContainerStore } from "../stores/container-store";
 import { readHelperBundle, refuseRemoteEngine } from "../stores/helper-store";
@@ -78,7 +78,7 @@ export async function run(options: RunOptions, docker: Docker): Promise<number> 
  * network asked for, the hardening, the store's flags (stores/container-store.ts) and the
  * working-copy tmpfs; its name and this host's, for the store's event log.
  */
-export function productionRunFlags(ref: StoreRef, name: string, network: string | undefined, hardening: Hardening, store: string[]): string[] {
+export function productionRunFlags(ref: HostStoreRef, name: string, network: string | undefined, hardening: Hardening, store: string[]): string[] {
   return [
     "run", "--rm", "--name", name, "--label", `${PROFILE_LABEL}=${ref.profile}`, "--log-driver", "none",
     "-e", `CLAUDEAUTH_CONTAINER=${name}`, "-e", `CLAUDEAUTH_HOST=${os.hostname()}`,
@@ -94,7 +94,7 @@ export function productionRunFlags(ref: StoreRef, name: string, network: string 
  * The store must exist: Docker would create a missing bind source as root, or a missing
  * volume empty, and the container would only say "not logged in".
  */
-export async function requireStore(ref: StoreRef, docker: Docker): Promise<void> {
+export async function requireStore(ref: HostStoreRef, docker: Docker): Promise<void> {
   const missing = () => new UserError(`not logged in: profile ${ref.profile} has no store at ${describeStore(ref)}; log in first with "${suggest("setup", ref)}"`);
   if (ref.kind === "helper") {
     // Also where a missing helper, a locked keychain or an unusable GPG key shows, before any container.
@@ -118,7 +118,7 @@ export async function requireStore(ref: StoreRef, docker: Docker): Promise<void>
 }
 
 /** An existing directory that neither holds the store nor lies inside it (nor the hub directory). */
-function checkWorkspace(dir: string, ref: StoreRef, given: boolean): string {
+function checkWorkspace(dir: string, ref: HostStoreRef, given: boolean): string {
   const resolved = path.resolve(dir);
   let stat: fs.Stats;
   try {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { log } from "../../core/output";
 import { hardeningFlags, type Docker, type Hardening } from "../engine/docker";
-import { describeStore, type StoreRef } from "../stores/profile";
+import { describeStore, type HostStoreRef } from "../stores/profile";
 import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 
 // A setup that captured nothing: the store it created goes again (else `status --all` lists a
@@ -9,7 +9,7 @@ import { isConnectionFailure, NETWORK_HINT } from "./network-hint";
 // Anthropic needs the network or proxy fixed, not another /login.
 
 /** Whether the store exists before setup creates it. */
-export async function storeExists(ref: StoreRef, docker: Docker): Promise<boolean> {
+export async function storeExists(ref: HostStoreRef, docker: Docker): Promise<boolean> {
   if (ref.kind === "dir") return fs.existsSync(ref.path);
   // A helper entry is written only by a commit: an aborted setup leaves none to remove.
   if (ref.kind === "helper") return true;
@@ -17,7 +17,7 @@ export async function storeExists(ref: StoreRef, docker: Docker): Promise<boolea
 }
 
 /** Removes a store this setup created and left without a capture. */
-export async function removeCreatedStore(ref: StoreRef, docker: Docker): Promise<void> {
+export async function removeCreatedStore(ref: HostStoreRef, docker: Docker): Promise<void> {
   if (ref.kind === "dir") fs.rmSync(ref.path, { recursive: true, force: true });
   else if (ref.kind === "volume") await docker.capture(["volume", "rm", ref.volume]);
   log.info(`removed ${describeStore(ref)}, which this setup created`);
@@ -64,6 +64,6 @@ export async function unreachableReason(setting: ProbeSetting, docker: Docker): 
   return result.code === 1 && isConnectionFailure(reason) ? reason : null;
 }
 
-export function networkAdvice(reason: string, ref: StoreRef): string {
+export function networkAdvice(reason: string, ref: HostStoreRef): string {
   return `the login did not complete: nothing was captured into ${describeStore(ref)}; ${NETWORK_HINT} (${reason})`;
 }

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { commit, copyCaptureInto, readCurrentIfValid } from "../../core/store";
 import { DirStore } from "../../core/store-dir";
-import { isKubernetesSelection, openKubernetesStore } from "../stores/kubernetes";
+import { openKubernetesStore, type KubernetesRef } from "../stores/kubernetes";
 import { UserError } from "../../core/errors";
 import { log, print } from "../../core/output";
 import { analyze, suggest, type StoreStatus } from "../stores/analyze";
@@ -11,7 +11,7 @@ import { containerName, hardeningFlags, type Docker, type Hardening } from "../e
 import { buildImages } from "./build";
 import { imageExists, imageName } from "../engine/images";
 import { importToken, validateToken } from "./long-lived";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveAnyStore, type HostStoreRef, type StoreSelection } from "../stores/profile";
 import { openBackend, readReport } from "../stores/backends";
 import { blankSourceRefreshToken, readLoginSource } from "../stores/login-source";
 import type { StoreReport } from "../../core/store-report";
@@ -45,8 +45,9 @@ export type SetupOptions = {
 };
 
 export async function setup(options: SetupOptions, docker: Docker): Promise<number> {
-  if (isKubernetesSelection(options.selection)) return setupKubernetes(options, docker);
-  const ref = resolveStore(options.selection);
+  const target = resolveAnyStore(options.selection);
+  if (target.kind === "k8s") return setupKubernetes(target, options, docker);
+  const ref = target;
   if (options.tokenStdin) return setupFromStdin(ref, docker, options.hardening);
   if (options.from !== undefined) return setupFrom(ref, options.from, options.move, docker);
   if (options.move) throw new UserError("--move goes with --from PATH: it blanks the source's refresh token after the import", 125);
@@ -151,8 +152,8 @@ export async function setup(options: SetupOptions, docker: Docker): Promise<numb
  * the refresh Lease, which the first commit creates). The Secret is checked (reachable, ours,
  * readable) before the login starts; the staging store is removed, tokens and all.
  */
-async function setupKubernetes(options: SetupOptions, docker: Docker): Promise<number> {
-  const store = openKubernetesStore(options.selection);
+async function setupKubernetes(ref: KubernetesRef, options: SetupOptions, docker: Docker): Promise<number> {
+  const store = openKubernetesStore(ref);
   await store.ensure();
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "claudeauth-k8s-setup-"));
   try {
@@ -172,7 +173,7 @@ function loginFingerprint(report: StoreReport): string | null {
   return report.current?.login ?? null;
 }
 
-function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: number): number {
+function reportIncomplete(status: StoreStatus, ref: HostStoreRef, containerCode: number): number {
   const code = containerCode !== 0 ? containerCode : 1;
   if (status.capture && status.state !== "invalid") {
     log.warn(`the login did not complete; the earlier capture is kept (#${status.capture.generation} from ${status.capture.capturedAt ?? "an unknown time"})`);
@@ -183,7 +184,7 @@ function reportIncomplete(status: StoreStatus, ref: StoreRef, containerCode: num
   return code;
 }
 
-async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardening): Promise<number> {
+async function setupFromStdin(ref: HostStoreRef, docker: Docker, hardening: Hardening): Promise<number> {
   if (process.stdin.isTTY) log.info("paste the token from `claude setup-token`, then press Enter and Ctrl-D");
   const token = validateToken(await readStdin());
   // A volume is created with its profile label, as for a login: a store volume is known by it.
@@ -200,7 +201,7 @@ async function setupFromStdin(ref: StoreRef, docker: Docker, hardening: Hardenin
  * and the store then hold one token family: whichever refreshes first spends the refresh
  * token the other holds, so --move blanks the source's (after the commit, never before).
  */
-async function setupFrom(ref: StoreRef, from: string, move: boolean, docker: Docker): Promise<number> {
+async function setupFrom(ref: HostStoreRef, from: string, move: boolean, docker: Docker): Promise<number> {
   const source = await readLoginSource(from, readStdin);
   if (move && !source.credentialsFile) throw new UserError("--move needs a file to blank the refresh token in: stdin has none (log out of the source yourself)", 125);
   await prepareStore(ref, docker);
@@ -237,7 +238,7 @@ function readStdin(): Promise<string> {
   });
 }
 
-export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void> {
+export async function prepareStore(ref: HostStoreRef, docker: Docker): Promise<void> {
   if (ref.kind === "dir") {
     ensureStoreDir(ref);
     return;
@@ -262,7 +263,7 @@ export async function prepareStore(ref: StoreRef, docker: Docker): Promise<void>
  * A volume the plugin did not create (no profile label) becomes a store only if it is
  * empty or already one: the entrypoint would make its root 0700 and add captures/.
  */
-function refuseForeignVolume(ref: StoreRef, report: StoreReport): void {
+function refuseForeignVolume(ref: HostStoreRef, report: StoreReport): void {
   const top = report.files.filter((entry) => entry.path !== "." && !entry.path.includes("/"));
   if (top.length === 0 || top.some((entry) => entry.path === "captures" && entry.type === "dir")) return;
   throw new UserError(

@@ -3,11 +3,10 @@ import { print } from "../../core/output";
 import { analyze, type StoreStatus } from "../stores/analyze";
 import type { Docker } from "../engine/docker";
 import { renderStatus, statusJson } from "../stores/format";
-import { hubRoot, listHostProfiles, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { hubRoot, listHostProfiles, resolveAnyStore, resolveStore, type HostStoreRef, type StoreSelection } from "../stores/profile";
 import { readReport } from "../stores/backends";
 import { UsageError } from "../docker-cli/spec";
 import { render, type Format } from "../docker-cli/format";
-import { isKubernetesSelection, kubernetesStatus } from "../stores/kubernetes";
 
 // status: the host's view of a store; no container for host dirs (fast enough for a
 // monitor to call every minute), one throw-away container for a volume.
@@ -24,14 +23,12 @@ export async function status(options: StatusOptions, docker: Docker): Promise<nu
     if (profiles.length === 0) throw new UserError(`no profiles under ${hubRoot()}: log in with "docker claudeauth setup"`);
     statuses = await Promise.all(
       profiles.map(async (profile) => {
-        const ref = resolveStore({ profile }) as StoreRef & { kind: "dir" };
+        const ref = resolveStore({ profile }) as HostStoreRef & { kind: "dir" };
         return analyze(ref, await readReport(ref, docker));
       }),
     );
-  } else if (isKubernetesSelection(options.selection)) {
-    statuses = [await kubernetesStatus(options.selection)];
   } else {
-    const ref = resolveStore(options.selection);
+    const ref = resolveAnyStore(options.selection);
     statuses = [analyze(ref, await readReport(ref, docker))];
   }
 

@@ -11,7 +11,7 @@ import { imageName } from "../engine/images";
 import { analyze, suggest } from "../stores/analyze";
 import { readReport, readSwarmSecretFiles } from "../stores/backends";
 import { renderFinding, when } from "../stores/format";
-import { PROFILE_LABEL, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { PROFILE_LABEL, resolveStore, type HostStoreRef, type StoreSelection } from "../stores/profile";
 
 // swarm secret: the store's current capture as a Docker Swarm secret, for services on any
 // node. Secrets are immutable and cannot be read back through the API, so each capture gets
@@ -86,7 +86,7 @@ async function requireManager(docker: Docker): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // The capture, as the secret will hold it.
 
-async function readCapture(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecret> {
+async function readCapture(ref: HostStoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecret> {
   // The report says why a store cannot serve (never a token); only then are its files read.
   const status = analyze(ref, await readReport(ref, docker));
   if (!status.healthy || !status.capture) {
@@ -100,7 +100,7 @@ async function readCapture(ref: StoreRef, docker: Docker, includeRefreshToken: b
 // ---------------------------------------------------------------------------------------
 // Versions: NAME-GENERATION, created once, labelled as ours.
 
-async function ensureVersion(docker: Docker, ref: StoreRef, base: string, secret: SwarmSecret): Promise<Version> {
+async function ensureVersion(docker: Docker, ref: HostStoreRef, base: string, secret: SwarmSecret): Promise<Version> {
   const version = describeVersion(base, secret);
   const existing = await secretLabels(docker, version.name);
   if (existing) return reuse(version, base, existing);
@@ -296,15 +296,15 @@ function serviceHardening(): string[] {
 }
 
 /** This command again, for the same store and name. */
-function again(ref: StoreRef, base: string): string {
+function again(ref: HostStoreRef, base: string): string {
   return `${suggest("swarm secret", ref)}${base === defaultBase(ref) ? "" : ` --name ${base}`}`;
 }
 
-function defaultBase(ref: StoreRef): string {
+function defaultBase(ref: HostStoreRef): string {
   return `claudeauth-${ref.profile}`;
 }
 
-function printUsage(ref: StoreRef, base: string, version: Version): void {
+function printUsage(ref: HostStoreRef, base: string, version: Version): void {
   const hardening = serviceHardening();
   const lines = [
     `Swarm secret ${version.name}: capture ${version.generation} of profile ${ref.profile}, ${version.mode === "long-lived" ? "long-lived token" : version.refreshToken ? "OAuth login with its refresh token" : "OAuth access token only"}`,

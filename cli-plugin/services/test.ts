@@ -6,7 +6,7 @@ import { suggest } from "../stores/analyze";
 import { containerName, firstLine, type Docker } from "../engine/docker";
 import { requireImage } from "../engine/images";
 import { envFlags, mountFlags, type ContainerOptions } from "../engine/passthrough";
-import { describeStore, resolveStore, type StoreRef, type StoreSelection } from "../stores/profile";
+import { describeStore, resolveStore, type HostStoreRef, type StoreSelection } from "../stores/profile";
 import { productionRunFlags, requireStore } from "./run";
 import { render, type Format } from "../docker-cli/format";
 import { withContainerStore } from "../stores/container-store";
@@ -46,7 +46,7 @@ const LABEL: Record<Verdict["result"], string> = {
   error: "error",
 };
 
-async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], docker: Docker): Promise<Verdict> {
+async function runCheck(ref: HostStoreRef, options: CheckOptions, env: string[], docker: Docker): Promise<Verdict> {
   try {
     await requireStore(ref, docker);
   } catch (error) {
@@ -87,7 +87,7 @@ async function runCheck(ref: StoreRef, options: CheckOptions, env: string[], doc
   });
 }
 
-type Outcome = { code: number; timedOut: boolean; stdout: string; stderr: string; ms: number; ref: StoreRef; timeoutMs: number };
+type Outcome = { code: number; timedOut: boolean; stdout: string; stderr: string; ms: number; ref: HostStoreRef; timeoutMs: number };
 
 const NETWORK = /Unable to connect|Connection error|ConnectionRefused|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|getaddrinfo|fetch failed|network|socket hang up|timed out|no answer from/i;
 const NOT_LOGGED_IN = /Not logged in|Please run \/login|holds no capture|no store mounted|not logged in/i;

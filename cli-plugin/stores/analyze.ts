@@ -1,5 +1,4 @@
 import path from "node:path";
-import { isKubernetesAddress } from "../../core/kubernetes/address";
 import { formatDuration, formatRelative } from "../../core/duration";
 import type { FileEntry } from "../../core/store-dir";
 import type { StoreReport } from "../../core/store-report";
@@ -18,7 +17,7 @@ export type FileInfo = { path: string; type: FileEntry["type"]; mode: string; ow
 
 export type StoreStatus = {
   profile: string;
-  store: { kind: StoreRef["kind"] | "k8s"; location: string };
+  store: { kind: StoreRef["kind"]; location: string };
   healthy: boolean;
   /** damaged: the credentials read but another file of the capture does not (a refresh rewrites it). */
   state: "ok" | "expired" | "missing" | "empty" | "invalid" | "damaged" | "unreadable";
@@ -52,6 +51,11 @@ export function suggest(command: string, ref: StoreRef): string {
   if (ref.profile !== DEFAULT_PROFILE) parts.push(`--profile ${ref.profile}`);
   if (ref.kind === "volume") parts.push(`--store-volume ${ref.volume}`);
   else if (ref.kind === "helper") parts.push(`--store helper:${ref.configured ? "" : ref.helper}`);
+  else if (ref.kind === "k8s") {
+    parts.push(`--store ${ref.address}`);
+    if (ref.kubeconfig) parts.push(`--kubeconfig ${quote(ref.kubeconfig)}`);
+    if (ref.context) parts.push(`--context ${quote(ref.context)}`);
+  }
   else if (ref.source === "--store") parts.push(`--store ${quote(ref.path)}`);
   return parts.join(" ");
 }
@@ -74,8 +78,8 @@ export function analyze(
   const status: StoreStatus = {
     profile: ref.profile,
     store: {
-      kind: ref.kind === "dir" && isKubernetesAddress(ref.path) ? "k8s" : ref.kind,
-      location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : `helper:${ref.helper}`,
+      kind: ref.kind,
+      location: ref.kind === "dir" ? ref.path : ref.kind === "volume" ? ref.volume : ref.kind === "k8s" ? ref.address : `helper:${ref.helper}`,
     },
     healthy: false,
     state: "ok",
@@ -234,7 +238,7 @@ function explain(problem: string): string {
 
 function displayPath(ref: StoreRef, relative: string): string {
   if (ref.kind === "volume") return relative === "." ? `volume ${ref.volume}` : `${relative} in volume ${ref.volume}`;
-  if (ref.kind === "helper") return relative === "." ? describeStore(ref) : `${relative} in ${describeStore(ref)}`;
+  if (ref.kind === "helper" || ref.kind === "k8s") return relative === "." ? describeStore(ref) : `${relative} in ${describeStore(ref)}`;
   return relative === "." ? ref.path : path.join(ref.path, relative);
 }
 

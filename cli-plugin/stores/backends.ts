@@ -10,7 +10,8 @@ import { bundleText } from "../../core/capture-bundle";
 import { readCaptureFiles } from "../../core/store";
 import { DEFAULT_HARDENING, hardeningFlags, type Docker } from "../engine/docker";
 import { imageExists, imageName, OWN_IMAGE_ENTRYPOINT, requireImage } from "../engine/images";
-import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type StoreRef } from "./profile";
+import { describeStore, ensureStoreDir, PROFILE_LABEL, resolveStore, storeMount, type HostStoreRef, type StoreRef } from "./profile";
+import { openKubernetesStore } from "./kubernetes";
 import { withContainerStore } from "./container-store";
 import { configuredHelper, CredentialHelper } from "./credential-helper";
 import { logoutHelper, readHelperBundle, readHelperReport, removeHelperEntry } from "./helper-store";
@@ -21,13 +22,15 @@ import { logoutHelper, readHelperBundle, readHelperReport, removeHelperEntry } f
 // entrypoint in a throw-away container (no network, hardened; read-only to inspect), which
 // runs the same core; a credential helper's entry in-process, in memory, and through the
 // plugin's channel for an import. Another backend adds its StoreRef kind, a case in
-// openBackend, and a finder in PROFILE_STORE_FINDERS (for profile rm and logout).
+// openBackend, and a finder in PROFILE_STORE_FINDERS (for profile rm and logout). A k8s://
+// store is only read here (readReport); setup and refresh commit to it in-process
+// (stores/kubernetes.ts), and the commands that give a store to a container refuse it.
 
 /** Where a Claude subscription login made for Claude Code is revoked (Anthropic's help: "How do I log out of all active sessions?"). */
 export const REVOKE_WHERE = "open claude.ai → Settings → Claude Code and delete its token (the trash-can icon)";
 
 export interface StoreBackend {
-  readonly ref: StoreRef;
+  readonly ref: HostStoreRef;
   report(): Promise<StoreReport>;
   /** Commits a login by compare-and-swap against the generation the caller saw (null: empty); returns the new generation. */
   importLogin(files: LoginFiles, source: string, expectedGeneration: number | null): Promise<number>;
@@ -36,7 +39,7 @@ export interface StoreBackend {
   remove(): Promise<void>;
 }
 
-export function openBackend(ref: StoreRef, docker: Docker): StoreBackend {
+export function openBackend(ref: HostStoreRef, docker: Docker): StoreBackend {
   switch (ref.kind) {
     case "dir":
       return dirBackend(ref);
@@ -47,9 +50,9 @@ export function openBackend(ref: StoreRef, docker: Docker): StoreBackend {
   }
 }
 
-/** The report of a store (status, doctor, refresh, setup). */
+/** The report of a store (status, doctor, refresh, setup); a k8s:// store's is read in-process with the kubeconfig. */
 export function readReport(ref: StoreRef, docker: Docker): Promise<StoreReport> {
-  return openBackend(ref, docker).report();
+  return ref.kind === "k8s" ? reportStore(openKubernetesStore(ref)) : openBackend(ref, docker).report();
 }
 
 /**
@@ -57,7 +60,7 @@ export function readReport(ref: StoreRef, docker: Docker): Promise<StoreReport> 
  * directory through the core in-process, a helper's entry in memory, a volume through the
  * entrypoint's swarm-secret mode, whose stdout is kept in memory for docker secret create's stdin.
  */
-export async function readSwarmSecretFiles(ref: StoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecretFiles> {
+export async function readSwarmSecretFiles(ref: HostStoreRef, docker: Docker, includeRefreshToken: boolean): Promise<SwarmSecretFiles> {
   const noLogin = () => new UserError(`${describeStore(ref)} holds no login`);
   switch (ref.kind) {
     case "dir": {
@@ -93,7 +96,7 @@ export const PROFILE_STORE_FINDERS: Finder[] = [
   },
   // The helper of the Docker config (credsStore), if it holds an entry for the profile.
   async (profile, docker) => {
-    let ref: StoreRef & { kind: "helper" };
+    let ref: HostStoreRef & { kind: "helper" };
     try {
       ref = { kind: "helper", profile, helper: configuredHelper(), configured: true };
     } catch {
@@ -123,7 +126,7 @@ export async function storesOfProfile(profile: string, docker: Docker): Promise<
   return { stores: found.flat(), unsearched };
 }
 
-function dirBackend(ref: StoreRef & { kind: "dir" }): StoreBackend {
+function dirBackend(ref: HostStoreRef & { kind: "dir" }): StoreBackend {
   // The plugin runs as the store's owner: what it writes is the user's, as the entrypoint's --owner would make it.
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   return {
@@ -146,7 +149,7 @@ function dirBackend(ref: StoreRef & { kind: "dir" }): StoreBackend {
   };
 }
 
-function volumeBackend(ref: StoreRef & { kind: "volume" }, docker: Docker): StoreBackend {
+function volumeBackend(ref: HostStoreRef & { kind: "volume" }, docker: Docker): StoreBackend {
   return {
     ref,
     report: async () => {
@@ -167,7 +170,7 @@ function volumeBackend(ref: StoreRef & { kind: "volume" }, docker: Docker): Stor
   };
 }
 
-async function volumeExists(ref: StoreRef & { kind: "volume" }, docker: Docker): Promise<boolean> {
+async function volumeExists(ref: HostStoreRef & { kind: "volume" }, docker: Docker): Promise<boolean> {
   const listed = await docker.capture(["volume", "ls", "--quiet", "--filter", `name=^${ref.volume}$`]);
   if (listed.code !== 0) throw docker.failure("docker volume ls", listed);
   return listed.stdout.split("\n").map((l) => l.trim()).includes(ref.volume);
@@ -177,7 +180,7 @@ async function volumeExists(ref: StoreRef & { kind: "volume" }, docker: Docker):
 const DOING = { inspect: "read", import: "store the login in", logout: "log out of", "swarm-secret": "read the capture of" } as const;
 
 /** Runs one entrypoint mode on a volume store and returns the JSON line it prints; its error line, if it fails. */
-async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, docker: Docker, mode: keyof typeof DOING, options: { readonly?: boolean; input?: string; flags?: string[] }): Promise<T> {
+async function entrypointJson<T>(ref: HostStoreRef & { kind: "volume" | "helper" }, docker: Docker, mode: keyof typeof DOING, options: { readonly?: boolean; input?: string; flags?: string[] }): Promise<T> {
   const image = await anyImage(docker);
   const start = (store: string[]) =>
     docker.capture(
@@ -204,7 +207,7 @@ async function entrypointJson<T>(ref: StoreRef & { kind: "volume" | "helper" }, 
  * a login handed in goes through the entrypoint's import mode over the plugin's channel, so it
  * is validated and committed by the same core as every other store, and never written to a disk.
  */
-function helperBackend(ref: StoreRef & { kind: "helper" }, docker: Docker): StoreBackend {
+function helperBackend(ref: HostStoreRef & { kind: "helper" }, docker: Docker): StoreBackend {
   return {
     ref,
     report: () => readHelperReport(ref),

@@ -8,7 +8,7 @@ import { log } from "../../core/output";
 import type { Docker } from "../engine/docker";
 import { CredentialHelper } from "./credential-helper";
 import { HelperChannel } from "./helper-channel";
-import { describeStore, hubRoot, type StoreRef } from "./profile";
+import { describeStore, hubRoot, type HostStoreRef } from "./profile";
 import { captureReport, emptyReport, type StoreReport } from "../../core/store-report";
 import { InvalidCaptureError, readCaptureFiles } from "../../core/store";
 
@@ -17,7 +17,7 @@ import { InvalidCaptureError, readCaptureFiles } from "../../core/store";
 // (helper-channel.ts) with a tmpfs for the entrypoint's working copy. Nothing of it is ever
 // written to a disk by us.
 
-type HelperRef = StoreRef & { kind: "helper" };
+type HelperRef = HostStoreRef & { kind: "helper" };
 
 /** The lock of a helper store, shared by every docker claudeauth of this user (a directory; no secret in it). */
 export function helperLockDir(ref: HelperRef): string {

@@ -1,31 +1,25 @@
+import fs from "node:fs";
 import { KubeApi } from "../../core/kubernetes/api";
-import { isKubernetesAddress, parseKubernetesAddress } from "../../core/kubernetes/address";
+import { parseKubernetesAddress } from "../../core/kubernetes/address";
 import { KubernetesStore } from "../../core/kubernetes/store";
-import { UserError } from "../../core/errors";
 import { kubeconfigConnection } from "./kubeconfig";
-import { reportStore } from "../../core/store-report";
-import { analyze, type StoreStatus } from "./analyze";
-import { DEFAULT_PROFILE, type StoreRef, type StoreSelection } from "./profile";
+import type { StoreRef } from "./profile";
 
-// A k8s:// store as the plugin sees it: reached with the user's kubeconfig, and shown by
-// status through the same report as every store.
+// A k8s:// store as the plugin sees it: reached with the user's kubeconfig (--kubeconfig,
+// --context, KUBECONFIG), read, refreshed and committed in-process through the core, as pods
+// do with their service account. Its captures are unpacked in a private directory on
+// /dev/shm where there is one (memory: the tokens do not reach this machine's disk), removed
+// when the plugin exits.
 
-/** A Lease the plugin's own commits take (setup): as long as the pods' default. */
+export type KubernetesRef = StoreRef & { kind: "k8s" };
+
+/** A Lease the plugin's own commits and refreshes take: as long as the pods' default. */
 const LEASE_MS = 30_000;
+const SHM = "/dev/shm";
 
-export function isKubernetesSelection(selection: StoreSelection): boolean {
-  return Boolean(selection.store && isKubernetesAddress(selection.store));
-}
-
-export function openKubernetesStore(selection: StoreSelection): KubernetesStore {
-  if (selection.volume) throw new UserError("--store k8s://… and --store-volume cannot be used together: pick one", 125);
-  const ref = parseKubernetesAddress(selection.store!);
-  return new KubernetesStore(new KubeApi(kubeconfigConnection(selection)), ref, { leaseMs: LEASE_MS });
-}
-
-/** status of a Secret store: the core's report of it (read in memory: its tokens never reach this machine's disk), analyzed. */
-export async function kubernetesStatus(selection: StoreSelection): Promise<StoreStatus> {
-  const store = openKubernetesStore(selection);
-  const ref: StoreRef = { kind: "dir", profile: selection.profile ?? DEFAULT_PROFILE, path: store.location, source: "--store" };
-  return analyze(ref, await reportStore(store));
+export function openKubernetesStore(ref: KubernetesRef): KubernetesStore {
+  return new KubernetesStore(new KubeApi(kubeconfigConnection(ref)), parseKubernetesAddress(ref.address), {
+    leaseMs: LEASE_MS,
+    ...(fs.existsSync(SHM) ? { scratchParent: SHM } : {}),
+  });
 }

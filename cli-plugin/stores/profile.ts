@@ -6,13 +6,14 @@ import { isWithin } from "../../core/layout";
 import { serverUrl } from "../../core/credential-helper";
 import { parseStoreAddress } from "../../core/store-address";
 import { configuredHelper } from "./credential-helper";
-import { isKubernetesAddress } from "../../core/kubernetes/address";
+import { formatKubernetesAddress, isKubernetesAddress, parseKubernetesAddress } from "../../core/kubernetes/address";
 
 // Where a profile's store lives: a host directory (--store DIR, else
 // $CLAUDE_HUB_DIR/<profile>, else ~/.claude-hub/<profile>), a Docker volume (--store-volume
 // NAME, for engines on another machine, where a host path means nothing), or a Docker
 // credential helper (--store helper:NAME, or helper: for the credsStore of the Docker
-// config): the host's encrypted keychain, one entry per profile.
+// config): the host's encrypted keychain, one entry per profile; or a Kubernetes Secret
+// (--store k8s://NAMESPACE/NAME), reached with the user's kubeconfig (--kubeconfig, --context).
 
 export const DEFAULT_PROFILE = "default";
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -22,7 +23,11 @@ export const PROFILE_LABEL = "io.claudeauth.profile";
 export type StoreRef =
   | { kind: "dir"; profile: string; path: string; source: "--store" | "CLAUDE_HUB_DIR" | "default" }
   | { kind: "volume"; profile: string; volume: string }
-  | { kind: "helper"; profile: string; helper: string; configured: boolean };
+  | { kind: "helper"; profile: string; helper: string; configured: boolean }
+  | { kind: "k8s"; profile: string; address: string; kubeconfig: string | undefined; context: string | undefined };
+
+/** A store that a container on this host's engine can be given (every kind but a k8s:// Secret, which only pods and the plugin reach). */
+export type HostStoreRef = Exclude<StoreRef, { kind: "k8s" }>;
 
 export type StoreSelection = {
   profile?: string | undefined;
@@ -55,15 +60,30 @@ export function hubRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.CLAUDE_HUB_DIR ? path.resolve(env.CLAUDE_HUB_DIR) : path.join(os.homedir(), ".claude-hub");
 }
 
-export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
+/** The store a command works on, any kind (setup, status, refresh, doctor: the commands that reach a k8s:// store from here). */
+export function resolveAnyStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): StoreRef {
   const profile = validateProfileName(selection.profile ?? DEFAULT_PROFILE);
   if (selection.store && selection.volume) throw new UserError("--store and --store-volume cannot be used together: pick one", 125);
   if (selection.store && isKubernetesAddress(selection.store)) {
+    const address = formatKubernetesAddress(parseKubernetesAddress(selection.store));
+    return { kind: "k8s", profile, address, kubeconfig: selection.kubeconfig, context: selection.context };
+  }
+  return resolveHostStore(selection, profile, env);
+}
+
+/** The store of a command that gives it to a container (run, logout, events, ...): a k8s:// store is refused with where it works. */
+export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv = process.env): HostStoreRef {
+  const ref = resolveAnyStore(selection, env);
+  if (ref.kind === "k8s") {
     throw new UserError(
-      `${selection.store} is a Kubernetes store: setup and status work with it from here; runs and refreshes happen in its pods (examples/kubernetes/)`,
+      `${ref.address} is a Kubernetes store: setup, status, refresh and doctor work with it from here; runs happen in its pods (examples/kubernetes/)`,
       125,
     );
   }
+  return ref;
+}
+
+function resolveHostStore(selection: StoreSelection, profile: string, env: NodeJS.ProcessEnv): HostStoreRef {
   if (selection.kubeconfig || selection.context) {
     throw new UserError("--kubeconfig and --context pick the cluster of a k8s:// store: add --store k8s://NAMESPACE/NAME (Docker's own context goes before claudeauth: docker --context NAME claudeauth …)", 125);
   }
@@ -79,8 +99,16 @@ function expandHome(p: string): string {
 }
 
 export function describeStore(ref: StoreRef): string {
-  if (ref.kind === "helper") return `docker-credential-${ref.helper} (${serverUrl(ref.profile)})`;
-  return ref.kind === "dir" ? ref.path : `volume ${ref.volume}`;
+  switch (ref.kind) {
+    case "helper":
+      return `docker-credential-${ref.helper} (${serverUrl(ref.profile)})`;
+    case "k8s":
+      return ref.address;
+    case "dir":
+      return ref.path;
+    case "volume":
+      return `volume ${ref.volume}`;
+  }
 }
 
 /**

@@ -90,25 +90,53 @@ export class KubeApi {
       request.end(payload);
     });
   }
+
+  /**
+   * Whether we may `verb` the `resource` (as "secrets" or "leases.coordination.k8s.io") named
+   * `name` in `namespace`: a SelfSubjectAccessReview, which every authenticated user may ask.
+   * null when the cluster does not answer the question (then the request itself tells).
+   */
+  async mayI(what: KubeAction): Promise<boolean | null> {
+    const [group, resource] = splitResource(what.resource);
+    const review = await this.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { namespace: what.namespace, verb: what.verb, group, resource, ...(what.name ? { name: what.name } : {}) } },
+    });
+    return review.status === 201 ? review.body.status?.allowed === true : null;
+  }
+}
+
+/** A request on one object: "update" "secrets" NS/NAME. A resource outside the core group is "PLURAL.GROUP". No name: a create, which RBAC cannot limit by name. */
+export type KubeAction = { verb: string; resource: string; namespace: string; name?: string };
+
+function splitResource(resource: string): [group: string, plural: string] {
+  const dot = resource.indexOf(".");
+  return dot === -1 ? ["", resource] : [resource.slice(dot + 1), resource.slice(0, dot)];
+}
+
+/** The Role rule that grants `what`, as YAML flow a person pastes into the Role. */
+export function roleRule(what: KubeAction): string {
+  const [group, plural] = splitResource(what.resource);
+  // RBAC cannot limit create (or list) by name: the name is not known when it is authorized.
+  const names = what.name && what.verb !== "create" && what.verb !== "list" ? `, resourceNames: ["${what.name}"]` : "";
+  return `{apiGroups: ["${group}"], resources: ["${plural}"]${names}, verbs: ["${what.verb}"]}`;
+}
+
+/** "may not update secrets "NAME" in namespace NS (403 Forbidden)", after who. */
+export function forbidden(what: KubeAction, identity: string): string {
+  return `${identity} may not ${what.verb} ${what.resource}${what.name ? ` "${what.name}"` : ""} in namespace ${what.namespace} (403 Forbidden)`;
 }
 
 type Status = { reason?: string; message?: string };
 
 /** The error for an unexpected status, one line with the fix where we know it. */
-export function apiError(response: KubeResponse<unknown>, what: { verb: string; resource: string; namespace: string; name: string }, identity: string): Error {
+export function apiError(response: KubeResponse<unknown>, what: KubeAction & { name: string }, identity: string): Error {
   const status = (response.body ?? {}) as Status;
   const reason = status.reason ?? `HTTP ${response.status}`;
   if (response.status === 401) {
     return new UserError(`the Kubernetes API server does not accept the credentials of ${identity} (401 Unauthorized): refresh them (kubectl get ns -n ${what.namespace} should work)`);
   }
-  if (response.status === 403) {
-    const [group, plural] = what.resource.includes(".") ? [what.resource.slice(what.resource.indexOf(".") + 1), what.resource.slice(0, what.resource.indexOf("."))] : ["", what.resource];
-    // RBAC cannot limit create (or list) by name: the name is not known when it is authorized.
-    const byName = what.verb === "create" || what.verb === "list" ? "" : `resourceNames: ["${what.name}"], `;
-    return new UserError(
-      `${identity} may not ${what.verb} ${what.resource} "${what.name}" in namespace ${what.namespace} (403 Forbidden): add to its Role the rule ` +
-        `{apiGroups: ["${group}"], resources: ["${plural}"], ${byName}verbs: ["${what.verb}"]}`,
-    );
-  }
+  if (response.status === 403) return new UserError(`${forbidden(what, identity)}: add to its Role the rule ${roleRule(what)}`);
   return new KubeApiError(response.status, reason, `the Kubernetes API server refused to ${what.verb} ${what.resource} ${what.namespace}/${what.name}: ${reason}${status.message ? ` (${status.message})` : ""}`);
 }

@@ -16,6 +16,9 @@ type RawLease = {
   spec?: { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string | null; renewTime?: string | null; leaseTransitions?: number };
 };
 
+/** Who holds a Lease and since when, as its record says (doctor); times on the writer's clock. */
+export type LeaseState = { holder: string | null; renewTime: string | null; durationSeconds: number | null };
+
 /** The Lease was lost (taken over or not renewed in time): nothing may be spent under it any more. */
 export class LeaseLostError extends LockLostError {}
 
@@ -80,6 +83,13 @@ export class LeaseLock {
       }
       await sleep(POLL_MS + Math.random() * POLL_MS);
     }
+  }
+
+  /** The Lease's record as it is; null when it does not exist yet. */
+  async state(): Promise<LeaseState | null> {
+    const lease = await this.read();
+    if (!lease) return null;
+    return { holder: lease.spec?.holderIdentity || null, renewTime: lease.spec?.renewTime || null, durationSeconds: lease.spec?.leaseDurationSeconds ?? null };
   }
 
   /** Deletes the Lease (the store is removed). */

@@ -14,7 +14,7 @@ import { log } from "../output";
 import { KubeUnreachableError, type KubeApi } from "./api";
 import { formatKubernetesAddress, leaseRef } from "./address";
 import { KubeEventLog } from "./events";
-import { LeaseLock } from "./lease";
+import { LeaseLock, type LeaseState } from "./lease";
 import { decodeCapture, packCapture, readCaptureFiles, unpackCapture, type CaptureFiles } from "./pack";
 import { SecretClient, SecretConflictError, isManaged, type KubeRef, type SecretObject } from "./secret";
 
@@ -107,6 +107,10 @@ export class KubernetesStore implements Store {
     return Boolean((await this.readOurs())?.data[RESCUE_KEY]);
   }
 
+  async wasRejected(refreshToken: string): Promise<boolean> {
+    return rejectedOf(await this.readOurs()).includes(sha256(refreshToken));
+  }
+
   async withLock<T>(fn: (locked: LockedStore) => Promise<T>, options: LockOptions = {}): Promise<T> {
     const lease = new LeaseLock(this.api, leaseRef(this.ref), options.staleMs ?? this.options.leaseMs);
     const timeoutMs = options.timeoutMs ?? Math.max(60_000, 4 * lease.durationMs);
@@ -116,6 +120,11 @@ export class KubernetesStore implements Store {
     } finally {
       await lease.release();
     }
+  }
+
+  /** The refresh Lease as it is (doctor); null before the first lock creates it. */
+  readLease(): Promise<LeaseState | null> {
+    return new LeaseLock(this.api, leaseRef(this.ref), this.options.leaseMs).state();
   }
 
   async remove(): Promise<void> {
@@ -154,7 +163,7 @@ export class KubernetesStore implements Store {
         await this.update((secret) => ({ data: withoutKey(secret?.data ?? {}, RESCUE_KEY) }));
       },
       assertHeld: () => lease.assertHeld(),
-      isRejected: async (refreshToken) => rejectedOf(await this.readOurs()).includes(sha256(refreshToken)),
+      isRejected: (refreshToken) => this.wasRejected(refreshToken),
       markRejected: async (refreshToken) => {
         await this.update((secret) => {
           const kept = [...rejectedOf(secret).filter((d) => d !== sha256(refreshToken)), sha256(refreshToken)].slice(-KEEP_REJECTED);

@@ -22,8 +22,8 @@ export const KUBECTL = "/var/cache/claudeauth/k8s-v1.20.2/kubectl";
 
 export type Cluster = { instance: number; kubeconfig: string; server: URL; ca: Buffer; adminToken: string };
 
-/** Starts (or finds) the API server of `instance` (0: the shared one) and returns how to reach it as admin. */
-export function startCluster(instance = 0): Cluster {
+/** Starts (or finds) the API server of `instance` (default CLAUDEAUTH_K8S_INSTANCE, else 0: the shared one) and returns how to reach it as admin. */
+export function startCluster(instance = Number(process.env.CLAUDEAUTH_K8S_INSTANCE || 0)): Cluster {
   const kubeconfig = execFileSync("bash", [path.join(ROOT, "scripts/k8s-apiserver.sh")], {
     env: { ...process.env, CLAUDEAUTH_K8S_INSTANCE: String(instance) },
     encoding: "utf8",

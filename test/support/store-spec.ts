@@ -122,6 +122,9 @@ export function describeStoreSpec(backend: string, open: () => Promise<Store>): 
         expect(await locked.isRejected("sk-ant-ort01-spec-rejected")).toBe(true);
         expect(await locked.isRejected("sk-ant-ort01-spec-other")).toBe(false);
       });
+      // Reports ask without the lock (status shows a dead refresh token).
+      expect(await store.wasRejected("sk-ant-ort01-spec-rejected")).toBe(true);
+      expect(await store.wasRejected("sk-ant-ort01-spec-other")).toBe(false);
     });
 
     it("logging out: a capture without credentials keeps the settings, and no older capture or rescue keeps a token", async () => {

@@ -1,16 +1,15 @@
 import path from "node:path";
-import { CREDENTIALS_FILE } from "../core/layout";
-import { parseCredentials, serializeJson, type CredentialsFile, type OauthTokens } from "../core/credentials";
-import { registerSecret } from "../core/redact";
-import { writeNewFile } from "../core/safe-fs";
-import { copyCaptureInto, sha256, type Capture, type Draft, type LockedStore, type RescueReserve, type Store } from "../core/store";
-import { UserError, errorMessage } from "../core/errors";
-import { log } from "../core/output";
-import { formatDuration } from "../core/duration";
-import { nextWait, parseRetryAfter, REFRESH_BACKOFF, type BackoffPolicy } from "../core/backoff";
-import type { RefreshAnswer } from "../core/events";
+import { CREDENTIALS_FILE } from "./layout";
+import { parseCredentials, serializeJson, type CredentialsFile, type OauthTokens } from "./credentials";
+import { registerSecret } from "./redact";
+import { writeNewFile } from "./safe-fs";
+import { copyCaptureInto, sha256, type Capture, type Draft, type LockedStore, type RescueReserve, type Store } from "./store";
+import { UserError, errorMessage } from "./errors";
+import { log } from "./output";
+import { formatDuration } from "./duration";
+import { nextWait, parseRetryAfter, REFRESH_BACKOFF, type BackoffPolicy } from "./backoff";
+import { recordEvent, type NewEvent, type RefreshAnswer } from "./events";
 import { postJson, type JsonResponse } from "./http";
-import { containerIdentity, recordEvent } from "./audit";
 
 // Single-flight refresh: whoever finds the access token near expiry takes the store lock,
 // looks again (another run may have just refreshed), spends the refresh token once and
@@ -20,8 +19,24 @@ import { containerIdentity, recordEvent } from "./audit";
 // a rescue claimed) before the token is spent, so a full disk stops us while the token is
 // still good; if the commit fails anyway, the rotated pair goes to the store's rescue file,
 // which the next holder of the lock adopts before it could send any token.
+//
+// One piece of code for every store and both binaries: the entrypoint refreshes in its
+// container, the plugin refreshes a k8s:// store in-process on the host (its kubeconfig
+// reaches the API server; a container would need its credentials).
 
 export type TokenEndpoint = { tokenUrl: string; clientId: string; scope: string };
+
+const DEFAULT_TOKEN_URL = "https://platform.claude.com/v1/oauth/token";
+const DEFAULT_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+const DEFAULT_SCOPE = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload";
+
+/** The endpoint as CLAUDEAUTH_TOKEN_URL, _CLIENT_ID and _SCOPE set it (the plugin's in-process refresh; the entrypoint also takes flags). */
+export function tokenEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): TokenEndpoint {
+  return { tokenUrl: env.CLAUDEAUTH_TOKEN_URL || DEFAULT_TOKEN_URL, clientId: env.CLAUDEAUTH_CLIENT_ID || DEFAULT_CLIENT_ID, scope: env.CLAUDEAUTH_SCOPE || DEFAULT_SCOPE };
+}
+
+/** Who refreshes, for the store's event log: the entrypoint names its container. */
+export type Refresher = Pick<NewEvent, "by" | "container" | "image" | "host">;
 
 /** The token endpoint did not issue tokens; `answer` is how it answered, for the event log. */
 export class TokenEndpointError extends UserError {
@@ -46,7 +61,7 @@ export function needsRefresh(capture: Capture, marginMs: number, now = Date.now(
   return Boolean(oauth?.refreshToken) && oauth!.expiresAt - now <= marginMs;
 }
 
-export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginMs: number): Promise<Capture | null> {
+export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginMs: number, refresher: Refresher): Promise<Capture | null> {
   const before = await store.readCurrent();
   if (!before || (!needsRefresh(before, marginMs) && !(await store.hasRescue()))) return before;
   return store.withLock(async (locked) => {
@@ -56,16 +71,16 @@ export async function ensureFresh(store: Store, endpoint: TokenEndpoint, marginM
     // gone too (tokens that live shorter than the margin would otherwise rotate on every run).
     const tookTheirs = current.generation !== before.generation && !needsRefresh(current, Math.min(marginMs, STILL_USABLE_MS));
     if (tookTheirs || !needsRefresh(current, marginMs)) return current;
-    return refreshLocked(store, locked, current, endpoint);
+    return refreshLocked(store, locked, current, endpoint, refresher);
   });
 }
 
-async function refreshLocked(store: Store, locked: LockedStore, current: Capture, endpoint: TokenEndpoint): Promise<Capture> {
+async function refreshLocked(store: Store, locked: LockedStore, current: Capture, endpoint: TokenEndpoint, refresher: Refresher): Promise<Capture> {
   const oauth = current.credentials!.claudeAiOauth;
   // A rejected token stays rejected (a fallback capture's token may have been spent to make
   // the capture that no longer reads): say so instead of sending it on every run.
   if (await locked.isRejected(oauth.refreshToken!)) {
-    await recordEvent(store, { kind: "refresh", outcome: "invalid_grant", ...containerIdentity(), detail: "rejected earlier: not sent again" });
+    await recordEvent(store, { kind: "refresh", outcome: "invalid_grant", ...refresher, detail: "rejected earlier: not sent again" });
     throw rejected("earlier (it is not sent again)");
   }
   const { draft, reserve } = await prepareRefresh(store, locked, current);
@@ -77,7 +92,7 @@ async function refreshLocked(store: Store, locked: LockedStore, current: Capture
     draft.discard();
     reserve.release();
     if (error instanceof RefreshRejectedError) await rememberRejected(locked, oauth.refreshToken!);
-    if (error instanceof TokenEndpointError) await recordEvent(store, { kind: "refresh", outcome: error.answer, ...containerIdentity(), detail: error.message });
+    if (error instanceof TokenEndpointError) await recordEvent(store, { kind: "refresh", outcome: error.answer, ...refresher, detail: error.message });
     throw error;
   }
   const credentials: CredentialsFile = { ...current.credentials!, claudeAiOauth: tokens };
@@ -85,7 +100,7 @@ async function refreshLocked(store: Store, locked: LockedStore, current: Capture
     writeNewFile(path.join(draft.dir, CREDENTIALS_FILE), serializeJson(credentials), store.owner);
     const capture = await draft.commit();
     reserve.release();
-    await recordEvent(store, { kind: "refresh", outcome: "ok", ...containerIdentity(), generation: capture.generation });
+    await recordEvent(store, { kind: "refresh", outcome: "ok", ...refresher, generation: capture.generation });
     return capture;
   } catch (error) {
     draft.discard();
@@ -101,6 +116,8 @@ async function prepareRefresh(store: Store, locked: LockedStore, current: Captur
     return { draft, reserve: await locked.reserveRescue() };
   } catch (error) {
     draft?.discard();
+    // Refused with its own fix (a k8s:// store's Role without update; a capture too big for a Secret): said as it is.
+    if (error instanceof UserError && !(error as NodeJS.ErrnoException).code) throw new UserError(`cannot refresh: ${error.message} (the refresh token was not spent)`);
     const fix = diskFull(error) ? "free space on its disk and try again" : "check that it is mounted writable";
     throw new UserError(`cannot refresh: the store at ${store.location} cannot take a new capture (${errorMessage(error)}); ${fix} (the refresh token was not spent)`);
   }
