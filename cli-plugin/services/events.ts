@@ -3,7 +3,7 @@ import { parseDuration } from "../../core/duration";
 import { log, print } from "../../core/output";
 import { EVENT_FIELDS, type AuditEvent } from "../../core/events";
 import type { Docker } from "../engine/docker";
-import { resolveStore, type StoreSelection } from "../stores/profile";
+import { resolveAnyStore, type StoreSelection } from "../stores/profile";
 import { readReport } from "../stores/backends";
 import { alignColumns, render, type Format } from "../docker-cli/format";
 import { requireStore } from "./run";
@@ -11,14 +11,16 @@ import { requireStore } from "./run";
 // events: the store's audit trail (setups, imports, refreshes with the endpoint's answer,
 // runs with their container, image and host, refused write-backs and attacks, lock breaks,
 // logouts), oldest first, from the store's report: a host directory read directly, a volume
-// through the entrypoint's inspect mode in a throw-away container.
+// through the entrypoint's inspect mode in a throw-away container, a k8s:// store's Events
+// through the API server.
 
 export type EventsOptions = { selection: StoreSelection; since: string | undefined; format: Format };
 
 export async function events(options: EventsOptions, docker: Docker): Promise<number> {
   const since = options.since === undefined ? null : Date.now() - parseDuration(options.since);
-  const ref = resolveStore(options.selection);
-  await requireStore(ref, docker);
+  const ref = resolveAnyStore(options.selection);
+  // A k8s:// store's events are Kubernetes Events about its Secret, read with the kubeconfig.
+  if (ref.kind !== "k8s") await requireStore(ref, docker);
   const report = await readReport(ref, docker);
   if (!report.exists) throw new UserError(`no store for profile ${ref.profile}`);
   if (report.eventsProblem !== null) throw new UserError(`the store's event log does not read (${report.eventsProblem}): move it aside`);

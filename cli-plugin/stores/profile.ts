@@ -76,7 +76,7 @@ export function resolveStore(selection: StoreSelection, env: NodeJS.ProcessEnv =
   const ref = resolveAnyStore(selection, env);
   if (ref.kind === "k8s") {
     throw new UserError(
-      `${ref.address} is a Kubernetes store: setup, status, refresh and doctor work with it from here; runs happen in its pods (examples/kubernetes/)`,
+      `${ref.address} is a Kubernetes store: setup, status, refresh, doctor and events work with it from here; runs happen in its pods (examples/kubernetes/)`,
       125,
     );
   }

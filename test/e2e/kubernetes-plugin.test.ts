@@ -1,4 +1,4 @@
-// The plugin's refresh and doctor against a k8s:// store, on a real kube-apiserver + etcd
+// The plugin's refresh, doctor and events against a k8s:// store, on a real kube-apiserver + etcd
 // (scripts/k8s-apiserver.sh), reached with a kubeconfig as a user reaches it with kubectl. The
 // plugin refreshes in-process on the host (the same core as the pods), through the fake
 // Anthropic endpoint (an HTTPS-intercepting proxy). Every output is scanned for tokens.
@@ -98,7 +98,12 @@ describe("plugin refresh and doctor against a k8s:// store (real kube-apiserver 
 
     const after = await plugin(sandbox, ["status", "--store", store, "--kubeconfig", admin, "--json"]);
     expect(after.exitCode, after.output).toBe(0);
-    expect(JSON.parse(after.stdout)).toMatchObject({ healthy: true, capture: { generation: 2, source: "refresh" } });
+    expect(JSON.parse(after.stdout)).toMatchObject({ healthy: true, capture: { generation: 2, source: "refresh" }, lastRefresh: { kind: "refresh", outcome: "ok" } });
+
+    // The refresh is in the store's audit trail: a Kubernetes Event about the Secret, read back by events.
+    const events = await plugin(sandbox, ["events", "--store", store, "--kubeconfig", admin, "--format", "json"]);
+    expect(events.exitCode, events.output).toBe(0);
+    expect(JSON.parse(events.stdout)).toEqual([expect.objectContaining({ kind: "refresh", outcome: "ok", by: "plugin", generation: 2 })]);
 
     const doctor = await plugin(sandbox, ["doctor", "--store", store, "--kubeconfig", admin, "--format", "json"]);
     const checks = clusterChecks(doctorChecks(doctor));
@@ -207,7 +212,7 @@ describe("plugin refresh and doctor against a k8s:// store (real kube-apiserver 
     const run = await plugin(sandbox, ["run", "--store", "k8s://claude/claude-login", "--", "true"]);
     expect(run.exitCode).toBe(125);
     expect(oneLineError(run)).toBe(
-      "error: k8s://claude/claude-login is a Kubernetes store: setup, status, refresh and doctor work with it from here; runs happen in its pods (examples/kubernetes/)",
+      "error: k8s://claude/claude-login is a Kubernetes store: setup, status, refresh, doctor and events work with it from here; runs happen in its pods (examples/kubernetes/)",
     );
   });
 });
