@@ -34,6 +34,11 @@ export async function kubernetesChecks(ref: KubernetesRef, tokenChecks: () => Pr
   const may = async (action: KubeAction) => ({ action, allowed: await store.api.mayI(action) });
   const answers = await Promise.all([may({ verb: "get", ...secret }), may({ verb: "update", ...secret }), may({ verb: "get", ...lease }), may({ verb: "update", ...lease })]);
   checks.push(...rbacChecks(answers, identity));
+  // The audit trail (Kubernetes Events about the Secret): without it everything works, unrecorded.
+  const events: KubeAction = { verb: "create", resource: "events", namespace: store.ref.namespace };
+  if ((await store.api.mayI(events)) === false) {
+    checks.push({ name: "rbac", level: "warn", message: `${forbidden(events, identity)}: what this machine does to the store is not recorded`, fix: `add to its Role the rule ${roleRule(events)}` });
+  }
   const allowed = (verb: string, what: typeof secret) => answers.find((a) => a.action.verb === verb && a.action.resource === what.resource)?.allowed !== false;
 
   if (allowed("get", secret)) {
