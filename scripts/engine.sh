@@ -45,8 +45,9 @@ if ! { [[ -s $PIDFILE ]] && [[ $(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null)
   # A killed dockerd leaves its pid file behind and the next one refuses to start.
   rm -f "$PIDFILE"
   echo "engine.sh: starting dockerd (log: $LOG)" >&2
-  # setsid + nohup: the daemon must outlive this script and its terminal.
-  setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
+  # setsid + nohup: the daemon must outlive this script and its terminal; without TMPDIR: a
+  # test run's TMPDIR goes when the run ends, and runc keeps its exec specs there.
+  env -u TMPDIR setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
     >>"$LOG" 2>&1 </dev/null &
   daemon=$!
 fi

@@ -169,7 +169,7 @@ running() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 start_etcd() {
   running "$STATE/etcd.pid" && return 0
   log "starting etcd on 127.0.0.1:$ETCD_PORT (log: $STATE/etcd.log)"
-  setsid nohup etcd --name claudeauth --data-dir "$STATE/etcd" \
+  env -u TMPDIR setsid nohup etcd --name claudeauth --data-dir "$STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "claudeauth=http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -180,7 +180,7 @@ start_etcd() {
 start_apiserver() {
   running "$STATE/apiserver.pid" && return 0
   log "starting kube-apiserver on 127.0.0.1:$API_PORT (log: $STATE/apiserver.log)"
-  setsid nohup "$CACHE/kube-apiserver" \
+  env -u TMPDIR setsid nohup "$CACHE/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --tls-cert-file "$STATE/apiserver.crt" --tls-private-key-file "$STATE/apiserver.key" \

@@ -29,14 +29,39 @@ for arg in "$@"; do
   esac
 done
 
+# A daemon started from a test run would inherit the run's TMPDIR, which the run removes at its
+# end; runc keeps its exec specs there, so every later `docker exec` and health check of that
+# daemon's containers would fail ("OCI runtime exec failed: open $TMPDIR/runc-process…"). So
+# the daemons start without it, and one running with a TMPDIR that is gone is restarted.
+lost_tmpdir() {
+  local pid dir
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
+  dir=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^TMPDIR=//p')
+  [[ -n $dir && ! -d $dir ]]
+}
+
+stop_dockerd() {
+  local pid
+  pid=$(cat "$RUN/$1.pid")
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 2 * WAIT_SECONDS; i++)); do
+    [[ -e /proc/$pid ]] || return 0
+    sleep 0.5
+  done
+}
+
 # start_dockerd NAME: a private dockerd with its own roots and socket (short paths: the
 # containerd socket under the exec root must fit in a unix socket address).
 start_dockerd() {
   local name=$1 sock=$RUN/$1.sock
-  if DOCKER_HOST=unix://$sock docker info >/dev/null 2>&1; then return; fi
+  if DOCKER_HOST=unix://$sock docker info >/dev/null 2>&1; then
+    lost_tmpdir "$name" || return 0
+    echo "swarm-engine.sh: restarting dockerd $name: the TMPDIR it was started with is gone" >&2
+    stop_dockerd "$name"
+  fi
   mkdir -p "$STATE/$name" "$RUN/$name"
   rm -f "$RUN/$name.pid"
-  setsid nohup dockerd --data-root "$STATE/$name" --exec-root "$RUN/$name" --pidfile "$RUN/$name.pid" \
+  env -u TMPDIR setsid nohup dockerd --data-root "$STATE/$name" --exec-root "$RUN/$name" --pidfile "$RUN/$name.pid" \
     -H "unix://$sock" --bridge=none --iptables=false --ip-masq=false \
     >>"/var/log/claudeauth-swarm-$name.log" 2>&1 </dev/null &
   for ((i = 0; i < WAIT_SECONDS; i++)); do
