@@ -16,7 +16,11 @@ describe("hostile workloads against one store, with concurrent runs and refreshe
   it("random attacks (SOAK_RUNS, default 24): the store keeps its login and its newest token", async () => {
     const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
     const attacks = process.env.SOAK_ATTACKS?.split(",") as Attack[] | undefined;
-    const result = await hostileSoak({ runs: Number(process.env.SOAK_RUNS ?? 24), workers: 4, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 10, attacks });
+    // Tokens live 30 s (a real one 8 h): every run's start and the refresher's loop still
+    // rotate them many times, and a real CLI started on a loaded machine still reaches its
+    // first request in time (at 10 s, one real CLI run of a loaded CI run was not logged in;
+    // a failed CLI run now prints its output).
+    const result = await hostileSoak({ runs: Number(process.env.SOAK_RUNS ?? 24), workers: 4, seed, image: RUN_IMAGE, accessTokenTtlSeconds: 30, attacks });
     console.log(formatHostileSoak(result));
     expect(result).toMatchObject({
       capturesWithoutRefreshToken: 0, capturesWithPlantedState: 0, storeUnreadable: 0, writesThroughWorkloadLinks: 0, refreshTokenReads: 0,

@@ -105,6 +105,7 @@ export async function hostileSoak(options: HostileSoakOptions): Promise<HostileS
         const run = await hostileRun({ n, attack, allowLogin, stopAfterMs, store, attackDir, lootDir, fake, image: options.image });
         result.runs++;
         if (attack === "claude" && run.exitCode === 0 && isSuccess(run.stdout)) result.claudeRunsOk++;
+        else if (attack === "claude") console.error(`run ${n} claude failed (exit ${run.exitCode}): ${(run.all ?? "").slice(-600)}`);
         if (containsTokenShape(run.all ?? "")) result.tokenShapesInOutput++;
         if (process.env.SOAK_DEBUG) console.error(`run ${n} ${attack} exit ${run.exitCode}: ${(run.all ?? "").slice(-400)}`);
         judgeStore();
