@@ -182,7 +182,6 @@ export class DirStore implements Store {
   }
 
   /** The store's own entries with kinds, modes and owners, for status and doctor; never a file's contents. */
-
   list(): DirListing {
     const listing: DirListing = { exists: false, entries: [], unreadable: [] };
     const add = (relative: string): FileEntry | null => {

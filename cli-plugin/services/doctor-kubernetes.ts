@@ -2,7 +2,7 @@ import { errorMessage } from "../../core/errors";
 import { formatDuration } from "../../core/duration";
 import { forbidden, KubeUnreachableError, roleRule, type KubeAction } from "../../core/kubernetes/api";
 import { leaseRef } from "../../core/kubernetes/address";
-import type { KubernetesStore } from "../../core/kubernetes/store";
+import { ForeignSecretError, type KubernetesStore } from "../../core/kubernetes/store";
 import type { LeaseState } from "../../core/kubernetes/lease";
 import { openKubernetesStore, type KubernetesRef } from "../stores/kubernetes";
 import { suggest } from "../stores/analyze";
@@ -31,12 +31,12 @@ export async function kubernetesChecks(ref: KubernetesRef, tokenChecks: () => Pr
 
   const secret = { resource: "secrets", namespace: store.ref.namespace, name: store.ref.name };
   const lease = { resource: "leases.coordination.k8s.io", ...leaseRef(store.ref) };
-  const may = async (action: KubeAction) => ({ action, allowed: await store.api.mayI(action) });
-  const answers = await Promise.all([may({ verb: "get", ...secret }), may({ verb: "update", ...secret }), may({ verb: "get", ...lease }), may({ verb: "update", ...lease })]);
-  checks.push(...rbacChecks(answers, identity));
   // The audit trail (Kubernetes Events about the Secret): without it everything works, unrecorded.
   const events: KubeAction = { verb: "create", resource: "events", namespace: store.ref.namespace };
-  if ((await store.api.mayI(events)) === false) {
+  const may = async (action: KubeAction) => ({ action, allowed: await store.api.mayI(action) });
+  const [eventsAnswer, ...answers] = await Promise.all([may(events), may({ verb: "get", ...secret }), may({ verb: "update", ...secret }), may({ verb: "get", ...lease }), may({ verb: "update", ...lease })]);
+  checks.push(...rbacChecks(answers, identity));
+  if (eventsAnswer!.allowed === false) {
     checks.push({ name: "rbac", level: "warn", message: `${forbidden(events, identity)}: what this machine does to the store is not recorded`, fix: `add to its Role the rule ${roleRule(events)}` });
   }
   const allowed = (verb: string, what: typeof secret) => answers.find((a) => a.action.verb === verb && a.action.resource === what.resource)?.allowed !== false;
@@ -89,8 +89,7 @@ async function secretCheck(ref: KubernetesRef, store: KubernetesStore, identity:
   try {
     secret = await store.readSecret();
   } catch (error) {
-    const foreign = /is not a claudeauth store/.test(errorMessage(error));
-    const fix = foreign ? `use another name: ${suggest("setup", { ...ref, address: `k8s://${store.ref.namespace}/OTHER-NAME` })}` : undefined;
+    const fix = error instanceof ForeignSecretError ? `use another name: ${suggest("setup", { ...ref, address: `k8s://${store.ref.namespace}/OTHER-NAME` })}` : undefined;
     return { checks: [{ name: "secret", level: "fail", message: errorMessage(error), ...(fix ? { fix } : {}) }], ours: false };
   }
   if (secret) return { checks: [{ name: "secret", level: "ok", message: `${where} is a claudeauth store (labelled app.kubernetes.io/managed-by=claudeauth)` }], ours: true };

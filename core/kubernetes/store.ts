@@ -41,6 +41,9 @@ export const MAX_CONFLICT_RETRIES = 5;
 /** How long a write keeps trying while the API server does not answer (a rotated pair waits in memory meanwhile). */
 const UNREACHABLE_RETRY_MS = 20_000;
 
+/** A Secret of the store's name exists without our label: it is never written to. */
+export class ForeignSecretError extends UserError {}
+
 export type KubernetesStoreOptions = {
   /** A Lease not renewed for this long is taken over (the directory store's --lock-stale). */
   leaseMs: number;
@@ -242,7 +245,7 @@ export class KubernetesStore implements Store {
   private async readOurs(): Promise<SecretObject | null> {
     const secret = await this.secret.get();
     if (secret && !isManaged(secret)) {
-      throw new UserError(
+      throw new ForeignSecretError(
         `the Secret ${this.ref.namespace}/${this.ref.name} exists and is not a claudeauth store (it lacks the label app.kubernetes.io/managed-by=claudeauth): it is left untouched; use another name (k8s://${this.ref.namespace}/OTHER)`,
       );
     }
