@@ -5,6 +5,20 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
 
+# Parts of the suite run as unprivileged users (the host user the plugin runs as, the
+# workload's uid): they run binaries and scripts of this checkout, so they must be able to
+# pass through every directory above it. A checkout in a 0700 directory (mktemp -d, /root)
+# gets the search bit (o+x: through, not read) on those directories, said once each.
+if [ "$(id -u)" = 0 ]; then
+  dir=$PWD
+  while [ "$dir" != / ]; do
+    if [ "$(( 0$(stat -c %a "$dir") & 1 ))" = 0 ]; then
+      chmod o+x "$dir" && echo "test.sh: $dir is now o+x, so the tests' unprivileged users can reach this checkout" >&2
+    fi
+    dir=$(dirname "$dir")
+  done
+fi
+
 # The k8s:// store tests need a real API server (scripts/k8s-apiserver.sh); the first run on a
 # machine builds it from source (minutes), so it starts now, alongside the build and the engine.
 # Its tests wait for it: the script takes a lock, and a second call finds it running.
